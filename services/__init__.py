@@ -1,0 +1,1 @@
+"""Services of porewatch: acquisition, ingest, pipeline, outputs and the CLI."""

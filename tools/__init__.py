@@ -1,0 +1,1 @@
+"""Benchmarks and maintenance tools of porewatch."""
