@@ -92,6 +92,8 @@ class SimulationConfig(_Section):
     n_flats: int = Field(10, ge=1)
     n_darks: int = Field(5, ge=1)
     steps: tuple[str, ...] = Field(("pristine", "plate", "strip"), description="galvanostatic steps to run")
+    current_density_A_m2: float = Field(0.25, gt=0, description="magnitude of the plate/strip current density")
+    step_duration_s: float = Field(72 * 3600.0, gt=0, description="duration of each plate/strip step")
 
 
 class ServiceConfig(_Section):

@@ -118,6 +118,6 @@ class StepAnalyser:
                                 duration_s=meta.duration_s, previous=previous, settings=self._settings)
         self._previous[meta.cell_id] = analysis
         metrics.stage_duration.labels(stage="analyse").observe(time.perf_counter() - started)
-        report = {**meta.to_report(), "run_uid": item.step.run_uid, "center_px": item.center_px,
+        report = {**meta.to_dict(), "applied_current_density_A_m2": meta.current_density_A_m2, "run_uid": item.step.run_uid, "center_px": item.center_px,
                   "frames": item.step.frame_counts, **analysis.to_report()}
         return AnalysedStep(item, labels, analysis, report)

@@ -46,6 +46,9 @@ class PorewatchService:
         self._components: list = []
         self.frames_endpoint = self.control_room_endpoint = None
         self.metrics_port: int | None = None
+        self.tiled_uri: str | None = None
+        self.tiled_api_key: str | None = None
+        self.backend_name: str | None = None
         self.started = False
 
     def _address(self, port: int) -> str:
@@ -55,10 +58,12 @@ class PorewatchService:
         if self._tiled_store is not None:
             return self._tiled_store
         if self.config.tiled.uri:
-            return TiledResultStore(self.config.tiled.uri, api_key=self.config.tiled.api_key)
-        self._local_tiled = LocalTiledServer(self.config.tiled.directory)
-        self._local_tiled.start()
-        return TiledResultStore(self._local_tiled.uri, api_key=self._local_tiled.api_key)
+            self.tiled_uri, self.tiled_api_key = self.config.tiled.uri, self.config.tiled.api_key
+        else:
+            self._local_tiled = LocalTiledServer(self.config.tiled.directory)
+            self._local_tiled.start()
+            self.tiled_uri, self.tiled_api_key = self._local_tiled.uri, self._local_tiled.api_key
+        return TiledResultStore(self.tiled_uri, api_key=self.tiled_api_key)
 
     def start(self) -> None:
         if self.started:
@@ -70,6 +75,7 @@ class PorewatchService:
             self.control_room_endpoint = publisher.start()
             self._components.append(publisher)
             reconstructor = StepReconstructor(cfg.pipeline)
+            self.backend_name = reconstructor.backend_name
             analyser = StepAnalyser(cfg.pipeline, cfg.analysis)
             output = ResultOutput(publisher, store, self.metrics, write_volumes=cfg.tiled.write_volumes,
                                   backend=reconstructor.backend_name)

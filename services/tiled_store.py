@@ -97,6 +97,11 @@ class LocalTiledServer:
         return self._process is not None and self._process.poll() is None
 
     @property
+    def pid(self) -> int | None:
+        """Process id of the server, None when not started."""
+        return None if self._process is None else self._process.pid
+
+    @property
     def uri(self) -> str:
         """The API root, ``http://127.0.0.1:<port>/api/v1`` (the key is not part of it)."""
         if self._base_url is None:
@@ -146,8 +151,8 @@ class LocalTiledServer:
             self.stop()
             raise
         logger.info(
-            "Tiled server on %s for %s ready in %.1f s",
-            self._base_url, self.directory, time.monotonic() - started,
+            "Tiled server (pid %d) on %s for %s ready in %.1f s",
+            self._process.pid, self._base_url, self.directory, time.monotonic() - started,
         )  # fmt: skip
 
     def _wait_until_ready(self, process: "subprocess.Popen[bytes]", base_url: str) -> None:

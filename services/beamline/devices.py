@@ -41,12 +41,16 @@ class SimulatedCellBench:
         self.step_index: int | None = None
         self.frames = None
 
-    def apply_step(self, step_index: int) -> None:
-        """Run galvanostatic step ``step_index`` on the cell and simulate its projections."""
+    def simulate_frames(self, step_index: int):
+        """Darks, flats and projections (``simulate.StepFrames``) of the cell after step ``step_index``."""
         if not 0 <= step_index < len(self.steps):
             raise ValueError(f"step_index {step_index} outside 0..{len(self.steps) - 1}")
-        self.frames = simulate.simulate_step(self.states[step_index], self.detector,
-                                             seed=self.cell.seed * 1000 + step_index)
+        return simulate.simulate_step(self.states[step_index], self.detector,
+                                      seed=self.cell.seed * 1000 + step_index)
+
+    def apply_step(self, step_index: int) -> None:
+        """Run galvanostatic step ``step_index`` on the cell and simulate its projections."""
+        self.frames = self.simulate_frames(step_index)
         self.step_index = step_index
 
     def frame(self, image_key: ImageKey, *, count: int, angle_deg: float) -> np.ndarray:

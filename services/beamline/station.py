@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import logging
 
-import numpy as np
 from bluesky import RunEngine
 from ophyd.sim import SynAxis
 
@@ -24,9 +23,11 @@ from .plans import galvanostatic_experiment
 log = logging.getLogger(__name__)
 
 
-def experiment_steps(names: tuple[str, ...]) -> list[simulate.GalvanostaticStep]:
-    """Galvanostatic steps by name ("pristine", "plate", "strip"), with the simulator's defaults."""
-    catalogue = {step.name: step for step in simulate.default_steps()}
+def experiment_steps(names: tuple[str, ...], *, current_density_A_m2: float,
+                     duration_s: float) -> list[simulate.GalvanostaticStep]:
+    """Galvanostatic steps by name: "pristine" (no current), "plate" (+j) or "strip" (-j)."""
+    catalogue = {step.name: step for step in simulate.default_steps(current_density_A_m2=current_density_A_m2,
+                                                                     duration_s=duration_s)}
     unknown = [name for name in names if name not in catalogue]
     if unknown:
         raise ValueError(f"unknown galvanostatic step(s) {unknown}; known: {sorted(catalogue)}")
@@ -39,7 +40,9 @@ def build_bench(settings: SimulationConfig) -> SimulatedCellBench:
     detector = simulate.DetectorSpec.for_cell(cell, n_cols=settings.n_cols, n_rows=settings.n_rows,
                                               n_angles=settings.n_angles, n_flats=settings.n_flats,
                                               n_darks=settings.n_darks)
-    return SimulatedCellBench(cell, detector, experiment_steps(settings.steps), cell_id=settings.cell_id)
+    steps = experiment_steps(settings.steps, current_density_A_m2=settings.current_density_A_m2,
+                             duration_s=settings.step_duration_s)
+    return SimulatedCellBench(cell, detector, steps, cell_id=settings.cell_id)
 
 
 def step_metadata(bench: SimulatedCellBench) -> list[StepMetadata]:
@@ -79,7 +82,7 @@ class SimulatedBeamline:
     def run_experiment(self, steps: list[StepMetadata] | None = None) -> tuple[str, ...]:
         """Run every (or the given) step: galvanostat, then darks, flats and projections. Returns run uids."""
         det = self.bench.detector
-        angles_deg = np.arange(det.n_angles) * 180.0 / det.n_angles
+        angles_deg = det.angles_deg()
         plan = galvanostatic_experiment(self.galvanostat, self.detector, self.rotation, self.shutter,
                                         self.sample_stage, steps=steps or step_metadata(self.bench),
                                         angles_deg=angles_deg, n_flats=det.n_flats, n_darks=det.n_darks,
