@@ -281,7 +281,7 @@ def read_dxchange(path: str | Path) -> tuple[StepMetadata, DXchangeStep]:
 
 
 def ground_truth_path(step_path: str | Path) -> Path:
-    """Path of the ground-truth file beside a step file: ``step_003.h5`` -> ``step_003.truth.h5``."""
+    """The ground-truth file beside a step file: ``step_003.h5`` -> ``step_003.truth.h5``."""
     step_path = Path(step_path)
     return step_path.with_name(f"{step_path.stem}.truth.h5")
 

@@ -18,6 +18,7 @@ keeps the server's threads, logging configuration and GIL out of the pipeline's 
 
 import logging
 import math
+import numbers
 import os
 import secrets
 import socket
@@ -38,7 +39,6 @@ logger = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 CELL_SPEC = "porewatch-cell"
 STEP_SPEC = "porewatch-step"
-VOLUME_KEY = "volume"
 METRICS_KEY = "metrics"
 #: Dimension names given to arrays without explicit ``dims``, by number of dimensions.
 DEFAULT_DIMS = {2: ("y", "x"), 3: ("z", "y", "x")}
@@ -46,9 +46,11 @@ DEFAULT_DIMS = {2: ("y", "x"), 3: ("z", "y", "x")}
 
 def step_key(step_index: int) -> str:
     """Tiled key of a step container: ``step_007`` for index 7."""
-    if isinstance(step_index, bool) or not isinstance(step_index, int) or step_index < 0:
-        raise ValueError(f"step_index must be an int >= 0, got {step_index!r}")
-    return f"step_{step_index:03d}"
+    if isinstance(step_index, bool) or not isinstance(step_index, numbers.Integral):
+        raise TypeError(f"step_index must be an int, got {type(step_index).__name__}")
+    if step_index < 0:
+        raise ValueError(f"step_index must be >= 0, got {step_index}")
+    return f"step_{int(step_index):03d}"
 
 
 def _free_loopback_port() -> int:
@@ -114,7 +116,8 @@ class LocalTiledServer:
         return self.directory / "server.log"
 
     def start(self) -> None:
-        """Start the server and wait until it answers /healthz (no-op if running).
+        """Start the server and wait until it answers /healthz (no-op if running; a server
+        that died is started again).
 
         Raises
         ------
@@ -123,25 +126,27 @@ class LocalTiledServer:
         TimeoutError
             If it does not answer within ``startup_timeout_s``.
         """
-        if self._process is not None:
+        if self.running:
             return
+        self.stop()
         (self.directory / "data").mkdir(parents=True, exist_ok=True)
         port = _free_loopback_port()
-        command = [
-            sys.executable, "-m", "tiled", "serve", "catalog",
-            str(self.directory / "catalog.db"), "--init",
-            "--write", str(self.directory / "data"),
-            "--write", f"duckdb:///{self.directory / 'storage.duckdb'}",
-            "--host", HOST, "--port", str(port),
-        ]  # fmt: skip
+        command = [sys.executable, "-m", "tiled", "serve", "catalog"]
+        command += [str(self.directory / "catalog.db"), "--init"]
+        command += ["--host", HOST, "--port", str(port)]
+        command += ["--write", str(self.directory / "data")]
+        command += ["--write", f"duckdb:///{self.directory / 'storage.duckdb'}"]
         environment = {**os.environ, "TILED_SINGLE_USER_API_KEY": self.api_key}
         log_fd = os.open(self.log_path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         started = time.monotonic()
         try:
             self._process = subprocess.Popen(
-                command, env=environment, stdin=subprocess.DEVNULL, stdout=log_fd,
+                command,
+                env=environment,
+                stdin=subprocess.DEVNULL,
+                stdout=log_fd,
                 stderr=subprocess.STDOUT,
-            )  # fmt: skip
+            )
         finally:
             os.close(log_fd)
         self._base_url = f"http://{HOST}:{port}"
@@ -152,8 +157,11 @@ class LocalTiledServer:
             raise
         logger.info(
             "Tiled server (pid %d) on %s for %s ready in %.1f s",
-            self._process.pid, self._base_url, self.directory, time.monotonic() - started,
-        )  # fmt: skip
+            self._process.pid,
+            self._base_url,
+            self.directory,
+            time.monotonic() - started,
+        )
 
     def _wait_until_ready(self, process: "subprocess.Popen[bytes]", base_url: str) -> None:
         deadline = time.monotonic() + self.startup_timeout_s
@@ -207,12 +215,12 @@ def to_json_metadata(value: Any, where: str = "metadata") -> Any:
     TypeError
         Naming the path (``metadata['report']['tau']``) of a value of another type.
     """
+    if isinstance(value, (np.generic, np.ndarray)):
+        return to_json_metadata(value.tolist(), where)
     if value is None or isinstance(value, (bool, int, str)):
         return value
     if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, (np.generic, np.ndarray)):
-        return to_json_metadata(value.tolist(), where)
+        return float(value) if math.isfinite(value) else None
     if isinstance(value, Mapping):
         converted = {}
         for key, item in value.items():
@@ -223,6 +231,37 @@ def to_json_metadata(value: Any, where: str = "metadata") -> Any:
     if isinstance(value, (list, tuple)):
         return [to_json_metadata(item, f"{where}[{index}]") for index, item in enumerate(value)]
     raise TypeError(f"{where} is a {type(value).__name__}, which is not JSON-able")
+
+
+def _scalar_metrics(table: Mapping[str, Any]) -> dict[str, bool | int | float | str]:
+    """Copy ``table`` with numpy scalars made Python scalars; raise on non-scalar values."""
+    metrics = {}
+    for name, value in table.items():
+        scalar = value.item() if isinstance(value, np.generic) else value
+        if not isinstance(name, str) or not isinstance(scalar, (bool, int, float, str)):
+            raise TypeError(f"table[{name!r}] must be a scalar under a str key, got {value!r}")
+        metrics[name] = scalar
+    return metrics
+
+
+def _arrays_with_dims(
+    arrays: Mapping[str, np.ndarray], dims: Mapping[str, Sequence[str]]
+) -> dict[str, tuple[np.ndarray, list[str]]]:
+    """Check the arrays and name their dimensions."""
+    stored = {}
+    for name, array in arrays.items():
+        if not isinstance(name, str) or not name or "/" in name or name == METRICS_KEY:
+            raise ValueError(f"array key {name!r} must be a str without '/', not 'metrics'")
+        if not isinstance(array, np.ndarray):
+            kind = type(array).__name__
+            raise TypeError(f"arrays[{name!r}] must be a numpy array, got {kind}")
+        array_dims = list(dims.get(name, DEFAULT_DIMS.get(array.ndim, ())))
+        if len(array_dims) != array.ndim:
+            raise ValueError(
+                f"arrays[{name!r}] has {array.ndim} dimensions; dims[{name!r}] must name them"
+            )
+        stored[name] = (np.ascontiguousarray(array), array_dims)
+    return stored
 
 
 def _plain(value: Any) -> Any:
@@ -238,8 +277,9 @@ class TiledResultStore:
     """Write and read porewatch step results in a Tiled tree (layout in the module docstring).
 
     One writer per cell at a time.  Rewriting a step that exists (a replay run twice)
-    replaces it: the old step container and its arrays are deleted first, so a step always
-    holds exactly what the last :meth:`write_step` wrote.
+    replaces it: the old step container and its arrays are deleted first, so a step holds
+    what the last :meth:`write_step` wrote (a write interrupted midway leaves a partial step,
+    listed in ``metadata["arrays"]`` but missing arrays, until the step is written again).
 
     Parameters
     ----------
@@ -248,16 +288,12 @@ class TiledResultStore:
         ``https://tiled.example.org/api/v1/metadata/porewatch``.
     api_key : str, optional
         Needed unless the key is in ``uri`` or the server allows anonymous writes.
-    store_volume : bool
-        If False, :meth:`write_step` skips the array named ``"volume"`` (the largest one;
-        writes run at tens of MB/s).
     """
 
-    def __init__(self, uri: str, api_key: str | None = None, *, store_volume: bool = True) -> None:
+    def __init__(self, uri: str, api_key: str | None = None) -> None:
         from tiled.client import from_uri
 
         self._root = from_uri(uri, api_key=api_key)
-        self.store_volume = store_volume
 
     def close(self) -> None:
         """Close the HTTP connections."""
@@ -287,11 +323,12 @@ class TiledResultStore:
         step_index : int
             The step container is ``<cell_id>/step_<step_index:03d>``.
         metadata : dict
-            JSON-able step metadata (see :func:`to_json_metadata`); ``cell_id``,
-            ``step_index``, ``arrays`` (the keys written) and ``metrics`` (``table``) are added.
+            JSON-able step metadata (see :func:`to_json_metadata`).  ``cell_id`` and
+            ``step_index`` are added (or must match), ``arrays`` (the keys written) and
+            ``metrics`` (``table``) are added (and may not be given).
         arrays : dict of str to ndarray
             Written as they are (dtype kept), e.g. volume (n_z, n_y, n_x) float32, labels uint8,
-            maps (N, N) float32 with NaN.
+            maps (N, N) float32 with NaN.  Leave the volume out to save time and space.
         table : dict of str to scalar, optional
             Scalar metrics: stored in ``metadata["metrics"]`` (NaN -> None) and as a one-row
             table ``metrics`` (NaN kept).
@@ -305,17 +342,16 @@ class TiledResultStore:
             Naming the bad argument, before anything is written.
         """
         key = step_key(step_index)
-        stored = self._arrays_to_store(arrays, dims or {})
+        stored = _arrays_with_dims(arrays, dims or {})
+        metrics = _scalar_metrics(table or {})
         step_metadata = to_json_metadata(dict(metadata))
-        for name, expected in (("cell_id", validate_cell_id(cell_id)), ("step_index", step_index)):
+        reserved = {"arrays", "metrics"} & set(step_metadata)
+        if reserved:
+            raise ValueError(f"metadata keys {sorted(reserved)} are reserved for the store")
+        identity = {"cell_id": validate_cell_id(cell_id), "step_index": int(step_index)}
+        for name, expected in identity.items():
             if step_metadata.setdefault(name, expected) != expected:
                 raise ValueError(f"metadata[{name!r}] = {step_metadata[name]!r}, not {expected!r}")
-        metrics = dict(table or {})
-        for name, value in metrics.items():
-            if isinstance(value, np.generic):
-                metrics[name] = value.item()
-            elif not isinstance(value, (bool, int, float, str)):
-                raise TypeError(f"table[{name!r}] must be a scalar, got {type(value).__name__}")
         step_metadata["arrays"] = sorted(stored)
         step_metadata["metrics"] = to_json_metadata(metrics, "table")
 
@@ -328,25 +364,6 @@ class TiledResultStore:
             step.write_array(array, key=name, dims=array_dims)
         if metrics:
             step.write_table({name: [value] for name, value in metrics.items()}, key=METRICS_KEY)
-
-    def _arrays_to_store(
-        self, arrays: Mapping[str, np.ndarray], dims: Mapping[str, Sequence[str]]
-    ) -> dict[str, tuple[np.ndarray, list[str]]]:
-        """Check the arrays and their dims; drop the volume unless ``store_volume``."""
-        stored = {}
-        for name, array in arrays.items():
-            if not isinstance(name, str) or not name or "/" in name or name == METRICS_KEY:
-                raise ValueError(f"array key {name!r} must be a str without '/', not 'metrics'")
-            if not isinstance(array, np.ndarray):
-                raise TypeError(f"arrays[{name!r}] must be a numpy array, got {type(array).__name__}")
-            array_dims = list(dims.get(name, DEFAULT_DIMS.get(array.ndim, ())))
-            if len(array_dims) != array.ndim:
-                raise ValueError(
-                    f"arrays[{name!r}] has {array.ndim} dimensions; dims[{name!r}] must name them"
-                )
-            if name != VOLUME_KEY or self.store_volume:
-                stored[name] = (np.ascontiguousarray(array), array_dims)
-        return stored
 
     def _cell(self, cell_id: str) -> Any:
         """The container of a cell, created if missing."""
