@@ -62,14 +62,16 @@ class PipelineConfig(_Section):
 
 
 class AnalysisConfig(_Section):
-    """Quantification settings (the paper's defaults)."""
+    """Quantification settings (the paper's defaults); see ``porewatch.kernels.quantify``."""
 
     near_interface_um: float = Field(10.0, gt=0, description="band beside the Li|LLZO interface for porosity")
-    depth_bin_um: float = Field(10.0, gt=0, description="bin width of depth profiles")
-    pore_density_window_um: float = Field(500.0, gt=0, description="depth window of pore-density maps")
-    hotspot_threshold_sigma: float = Field(3.0, gt=0, description="hot spot: |j - mean| above this many robust std")
-    hotspot_min_area_um2: float = Field(400.0, ge=0, description="smallest hot-spot area reported")
+    depth_bin_um: float = Field(10.0, gt=0, description="bin width of porosity depth profiles")
+    pore_density_window_um: float = Field(500.0, gt=0, description="depth averaged by pore-density maps")
     current_density_smoothing_px: float = Field(1.0, ge=0, description="Gaussian sigma applied to j maps")
+    hotspot_mode: Literal["std", "mean_multiple"] = Field(
+        "std", description="hot-spot departure scale: robust std of j, or multiples of mean j")
+    hotspot_threshold: float = Field(4.0, gt=0, description="hot spot: |j - mean| above this many scale units")
+    hotspot_min_area_um2: float = Field(2500.0, ge=0, description="smallest hot-spot area reported")
 
 
 class TiledConfig(_Section):

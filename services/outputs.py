@@ -16,11 +16,23 @@ from .tiled_store import TiledResultStore
 log = logging.getLogger(__name__)
 
 
+ELECTRODES = ("top", "bottom")
+
+
+def electrode_maps(analysed: AnalysedStep, name: str) -> dict[str, np.ndarray]:
+    """Maps (n_y, n_x) float32 of one electrode: thickness (m), pore density, current density (A/m^2)."""
+    electrode = analysed.analysis.electrode(name)
+    maps = {"thickness": electrode.thickness_map_m, "pore_density": electrode.porosity.pore_density_map}
+    if electrode.current_density_map_A_m2 is not None:
+        maps["current_density"] = electrode.current_density_map_A_m2
+    return {key: np.asarray(value, dtype=np.float32) for key, value in maps.items()}
+
+
 def step_arrays(analysed: AnalysedStep, *, include_volumes: bool) -> dict[str, np.ndarray]:
     """The arrays stored per step: maps (n_y, n_x) per electrode, and optionally volume and labels."""
     arrays: dict[str, np.ndarray] = {}
-    for name, electrode in analysed.analysis.electrodes.items():
-        arrays.update({f"{name}_{key}": value for key, value in electrode.maps().items()})
+    for name in ELECTRODES:
+        arrays.update({f"{name}_{key}": value for key, value in electrode_maps(analysed, name).items()})
     if include_volumes:
         arrays["volume"] = analysed.reconstructed.volume
         arrays["labels"] = analysed.labels
@@ -51,11 +63,11 @@ class ResultOutput:
 
     def publish(self, analysed: AnalysedStep) -> list:
         """Send one analysed step everywhere; returns no further pipeline items."""
-        report, analysis = analysed.report, analysed.analysis
+        report = analysed.report
         ident = {"run_uid": report["run_uid"], "cell_id": report["cell_id"], "step_index": report["step_index"],
                  "step_name": report["step_name"]}
         started = time.perf_counter()
-        maps = {name: e.maps() for name, e in analysis.electrodes.items()}
+        maps = {name: electrode_maps(analysed, name) for name in ELECTRODES}
         self._publisher.publish("porosity", {**ident, **{n: {"porosity": report[n]["porosity"],
                                                              "porosity_near_interface": report[n]["porosity_near_interface"]}
                                                          for n in maps}},
@@ -63,7 +75,7 @@ class ResultOutput:
         self._publisher.publish("current_density", {**ident, **{n: {
             "mean_A_m2": report[n]["current_density_mean_A_m2"], "std_A_m2": report[n]["current_density_std_A_m2"]}
             for n in maps}}, {f"{n}_current_density": m["current_density"] for n, m in maps.items()
-                              if m.get("current_density") is not None})
+                              if "current_density" in m})
         self._publisher.publish("hotspots", {**ident, "hotspots": {n: report[n]["hotspots"] for n in maps}})
         self._publisher.publish("step", {**ident, "report": report})
         self._metrics.stage_duration.labels(stage="publish").observe(time.perf_counter() - started)

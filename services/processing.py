@@ -13,9 +13,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from porewatch.kernels import backend as array_backend
+from porewatch.kernels.prep.centre import find_center
 from porewatch.kernels.prep.normalize import minus_log, normalize
 from porewatch.kernels.quantify.step_analysis import AnalysisSettings, StepAnalysis, analyse_step
-from porewatch.kernels.recon.centre import find_center
 from porewatch.kernels.recon.reconstruct import prefilter_projection, reconstruct_prefiltered
 from porewatch.kernels.segment.threshold import segment_threshold
 
@@ -97,13 +97,22 @@ class AnalysedStep:
     report: dict
 
 
+def analysis_settings(config: AnalysisConfig) -> AnalysisSettings:
+    """Kernel settings (SI) from the configuration section (um)."""
+    return AnalysisSettings(near_interface_m=config.near_interface_um * 1e-6, depth_bin_m=config.depth_bin_um * 1e-6,
+                            pore_density_window_m=config.pore_density_window_um * 1e-6,
+                            current_density_sigma_px=config.current_density_smoothing_px,
+                            hotspot_mode=config.hotspot_mode, hotspot_threshold=config.hotspot_threshold,
+                            hotspot_min_area_m2=config.hotspot_min_area_um2 * 1e-12)
+
+
 class StepAnalyser:
     """Segments a volume and quantifies it against the previous step of the same cell."""
 
     def __init__(self, pipeline: PipelineConfig, analysis: AnalysisConfig):
         self._method = pipeline.segmentation
-        self._settings = AnalysisSettings.from_config(analysis)
-        self._previous: dict[str, StepAnalysis] = {}
+        self._settings = analysis_settings(analysis)
+        self._previous: dict[str, tuple[int, StepAnalysis]] = {}
 
     def run(self, item: ReconstructedStep, metrics: ServiceMetrics) -> AnalysedStep:
         meta = item.step.metadata
@@ -111,12 +120,12 @@ class StepAnalyser:
         labels = segment_threshold(item.volume, method=self._method)
         metrics.stage_duration.labels(stage="segment").observe(time.perf_counter() - started)
         started = time.perf_counter()
-        previous = self._previous.get(meta.cell_id)
-        if previous is not None and previous.step_index >= meta.step_index:
+        previous_index, previous = self._previous.get(meta.cell_id, (None, None))
+        if previous is not None and previous_index >= meta.step_index:
             previous = None  # a restarted experiment: no current density against a later step
-        analysis = analyse_step(item.volume, labels, pixel_size_m=meta.pixel_size_m, step_index=meta.step_index,
-                                duration_s=meta.duration_s, previous=previous, settings=self._settings)
-        self._previous[meta.cell_id] = analysis
+        analysis = analyse_step(item.volume, labels, pixel_size_m=meta.pixel_size_m, duration_s=meta.duration_s,
+                                previous=previous, settings=self._settings)
+        self._previous[meta.cell_id] = (meta.step_index, analysis)
         metrics.stage_duration.labels(stage="analyse").observe(time.perf_counter() - started)
         report = {**meta.to_dict(), "applied_current_density_A_m2": meta.current_density_A_m2, "run_uid": item.step.run_uid, "center_px": item.center_px,
                   "frames": item.step.frame_counts, **analysis.to_report()}

@@ -1,0 +1,52 @@
+"""Li electrode thickness per column, and the Li it holds once pores are taken out."""
+
+from porewatch.kernels.backend import check_array
+from porewatch.kernels.labels import Phase
+from porewatch.kernels.quantify.electrodes import ElectrodeInterfaces, electrode_depth_m
+
+
+def thickness_map(interfaces: ElectrodeInterfaces):
+    """Distance between the two interfaces of each column.
+
+    Parameters
+    ----------
+    interfaces : ElectrodeInterfaces
+        Maps ``(n_y, n_x)`` of the collector and electrolyte interface z, m.
+
+    Returns
+    -------
+    (n_y, n_x) float32 array
+        ``|electrolyte_z - collector_z|``, m; NaN where either interface is unknown.
+    """
+    xp = check_array(interfaces.collector_z_m, name="interfaces.collector_z_m", ndim=2)
+    thickness = xp.abs(interfaces.electrolyte_z_m - interfaces.collector_z_m)
+    return xp.ascontiguousarray(thickness, dtype=xp.float32)
+
+
+def lithium_volume_map(labels, interfaces: ElectrodeInterfaces, *, pixel_size_m: float):
+    """Volume of Li in each column of an electrode: thickness minus pore length, times the pixel area.
+
+    The pore length of a column is the number of ``Phase.PORE`` voxels whose centre lies
+    between the column's interfaces, times the pixel size.
+
+    Parameters
+    ----------
+    labels : (n_z, n_y, n_x) uint8 array
+        Phase labels (:class:`porewatch.kernels.labels.Phase`).
+    interfaces : ElectrodeInterfaces
+        Interface maps of the electrode, m, on the grid of ``labels``.
+    pixel_size_m : float
+        Voxel size, m.
+
+    Returns
+    -------
+    (n_y, n_x) float32 array
+        Li volume per column, m^3; NaN where the interfaces are unknown.
+    """
+    xp = check_array(labels, name="labels", ndim=3)
+    if labels.shape[1:] != interfaces.collector_z_m.shape:
+        raise ValueError(f"labels: shape {labels.shape} does not match the interface maps {interfaces.collector_z_m.shape}")
+    rows, depth = electrode_depth_m(interfaces, n_z=labels.shape[0], pixel_size_m=pixel_size_m)
+    pores = ((labels[rows] == Phase.PORE) & xp.isfinite(depth)).sum(axis=0)
+    volume = (thickness_map(interfaces) - pores * pixel_size_m) * pixel_size_m**2
+    return xp.ascontiguousarray(volume, dtype=xp.float32)

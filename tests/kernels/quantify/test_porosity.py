@@ -1,0 +1,90 @@
+import numpy as np
+import pytest
+
+from porewatch.kernels.labels import Phase
+from porewatch.kernels.quantify.electrodes import ElectrodeInterfaces
+from porewatch.kernels.quantify.porosity import electrode_porosity, pellet_porosity
+
+P = 2e-6  # pixel size, m
+N = 4
+
+
+def plane(row):
+    return np.full((N, N), row * P, dtype=np.float32)
+
+
+@pytest.fixture
+def cell():
+    """Exact labels: top Li rows 3..22 (interfaces at rows 2.5, 22.5), pellet rows 23..30,
+    bottom Li rows 31..35 (interfaces at 30.5, 35.7)."""
+    labels = np.full((40, N, N), Phase.STEEL, dtype=np.uint8)
+    labels[3:23] = Phase.LITHIUM
+    labels[22] = Phase.PORE  # depth 1 um
+    labels[10] = Phase.PORE  # depth 25 um
+    labels[3, 0, 0] = Phase.LLZO  # a misfit voxel inside the electrode: not counted
+    labels[23:31] = Phase.LLZO
+    labels[24, 0, :] = Phase.PORE
+    labels[28, 1, :] = Phase.LITHIUM
+    labels[31:36] = Phase.LITHIUM
+    labels[31, 1, 1] = Phase.PORE
+    top = ElectrodeInterfaces("top", plane(2.5), plane(22.5))
+    bottom = ElectrodeInterfaces("bottom", plane(35.7), plane(30.5))
+    return labels, top, bottom
+
+
+def test_top_electrode_figures(cell):
+    labels, top, _ = cell
+    found = electrode_porosity(labels, top, pixel_size_m=P, near_interface_m=10e-6, depth_bin_m=10e-6, pore_density_window_m=20e-6)
+    assert found.overall == pytest.approx(32 / 319)
+    assert found.near_interface == pytest.approx(16 / 80)
+    np.testing.assert_allclose(found.depth_bin_edges_m, [0, 10e-6, 20e-6, 30e-6, 40e-6])
+    np.testing.assert_allclose(found.depth_profile, [0.2, 0.0, 0.2, 0.0])
+    np.testing.assert_allclose(found.pore_density_map, np.full((N, N), 0.1))
+    assert found.pore_density_map.dtype == np.float32
+
+
+def test_pore_density_window_covers_the_electrode(cell):
+    labels, top, _ = cell
+    found = electrode_porosity(labels, top, pixel_size_m=P, pore_density_window_m=500e-6)
+    expected = np.full((N, N), 2 / 20)
+    expected[0, 0] = 2 / 19
+    np.testing.assert_allclose(found.pore_density_map, expected, rtol=1e-6)
+
+
+def test_bottom_electrode_and_unknown_column(cell):
+    labels, _, bottom = cell
+    bottom.electrolyte_z_m[3, 3] = np.nan
+    found = electrode_porosity(labels, bottom, pixel_size_m=P)
+    assert found.overall == pytest.approx(1 / 75)
+    assert found.near_interface == pytest.approx(1 / 75)
+    assert found.pore_density_map[1, 1] == pytest.approx(0.2)
+    assert np.isnan(found.pore_density_map[3, 3])
+    assert np.isfinite(found.pore_density_map).sum() == N * N - 1
+
+
+def test_pellet_counts_pores_and_lithium_as_transparent(cell):
+    labels, top, bottom = cell
+    assert pellet_porosity(labels, top=top, bottom=bottom, pixel_size_m=P) == pytest.approx(8 / 128)
+
+
+def test_electrode_without_lithium_gives_nan(cell):
+    labels, top, _ = cell
+    labels[3:23] = Phase.STEEL
+    found = electrode_porosity(labels, top, pixel_size_m=P)
+    assert np.isnan(found.overall) and np.isnan(found.near_interface)
+    assert found.depth_profile.size == 0 and np.all(np.isnan(found.pore_density_map))
+
+
+@pytest.mark.parametrize("name", ["near_interface_m", "depth_bin_m", "pore_density_window_m"])
+def test_invalid_lengths(cell, name):
+    labels, top, _ = cell
+    with pytest.raises(ValueError, match=name):
+        electrode_porosity(labels, top, pixel_size_m=P, **{name: 0.0})
+
+
+def test_shape_mismatch(cell):
+    labels, top, bottom = cell
+    with pytest.raises(ValueError, match="labels"):
+        electrode_porosity(labels[:, :2], top, pixel_size_m=P)
+    with pytest.raises(ValueError, match="labels"):
+        pellet_porosity(labels[:, :2], top=top, bottom=bottom, pixel_size_m=P)
