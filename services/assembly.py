@@ -32,8 +32,8 @@ MAX_PENDING_FRAMES = 4096
 class AssembledStep:
     """A step ready for reconstruction.
 
-    ``line_integrals`` (-log of the normalised frames) and ``filtered`` (the same, row-filtered for
-    reconstruction) are ``(n_angles, n_rows, n_cols)`` float32, sorted by angle; ``angles_rad``
+    ``line_integrals`` (-log of the normalised frames) is ``(n_angles, n_rows, n_cols)`` float32 and
+    ``filtered`` the same frames prefiltered for the reconstruction method, both sorted by angle; ``angles_rad``
     ``(n_angles,)``; ``frame_counts`` maps image-key names to frames used.
     """
 
@@ -197,7 +197,7 @@ class StepAssembler:
         run.processed.sort(key=lambda item: item[0])
         angles = np.deg2rad(np.array([item[0] for item in run.processed], dtype=np.float64))
         line_integrals = np.stack([item[1] for item in run.processed]).astype(np.float32, copy=False)
-        filtered = np.stack([item[2] for item in run.processed]).astype(np.float32, copy=False)
+        filtered = np.stack([item[2] for item in run.processed])
         return AssembledStep(run.uid, run.metadata, angles, line_integrals, filtered, counts, run.expected,
                              run.last_frame_monotonic)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import math
 import time
 
 import numpy as np
@@ -77,13 +78,13 @@ class ResultOutput:
             for n in maps}}, {f"{n}_current_density": m["current_density"] for n, m in maps.items()
                               if "current_density" in m})
         self._publisher.publish("hotspots", {**ident, "hotspots": {n: report[n]["hotspots"] for n in maps}})
-        self._publisher.publish("step", {**ident, "report": report})
         self._metrics.stage_duration.labels(stage="publish").observe(time.perf_counter() - started)
         started = time.perf_counter()
         self._store.write_step(report["cell_id"], report["step_index"], metadata=report,
                                arrays=step_arrays(analysed, include_volumes=self._write_volumes))
         self._metrics.stage_duration.labels(stage="store").observe(time.perf_counter() - started)
         self._update_gauges(report)
+        self._publisher.publish("step", {**ident, "report": report})  # last: the step is stored by now
         end_to_end = time.monotonic() - analysed.reconstructed.step.last_frame_monotonic
         self._metrics.step_end_to_end.observe(end_to_end)
         self._metrics.steps_completed.inc()
@@ -93,10 +94,12 @@ class ResultOutput:
         return []
 
     def _update_gauges(self, report: dict) -> None:
-        for name in ("top", "bottom"):
+        def value(number):  # a figure that could not be measured is NaN in Prometheus
+            return math.nan if number is None else number
+
+        for name in ELECTRODES:
             electrode = report[name]
-            self._metrics.porosity.labels(electrode=name).set(electrode["porosity"])
-            self._metrics.porosity_near_interface.labels(electrode=name).set(electrode["porosity_near_interface"])
-            if electrode["current_density_mean_A_m2"] is not None:
-                self._metrics.current_density_mean.labels(electrode=name).set(electrode["current_density_mean_A_m2"])
+            self._metrics.porosity.labels(electrode=name).set(value(electrode["porosity"]))
+            self._metrics.porosity_near_interface.labels(electrode=name).set(value(electrode["porosity_near_interface"]))
+            self._metrics.current_density_mean.labels(electrode=name).set(value(electrode["current_density_mean_A_m2"]))
             self._metrics.hotspots_detected.inc(len(electrode["hotspots"]))

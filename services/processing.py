@@ -26,16 +26,17 @@ from .metrics import ServiceMetrics
 log = logging.getLogger(__name__)
 
 
-def make_frame_preprocessor(filter_name: str):
+def make_frame_preprocessor(*, method: str, filter_name: str):
     """Per-frame work done on arrival: dark/flat normalisation, -log, row filtering.
 
-    Returns ``preprocess(frame, flat_mean, dark_mean) -> (line_integrals, filtered)``, both
-    ``(n_rows, n_cols)`` float32.
+    Returns ``preprocess(frame, flat_mean, dark_mean) -> (line_integrals, prefiltered)``:
+    ``(n_rows, n_cols)`` float32 and the ``method``'s prefiltered layout (see
+    :func:`porewatch.kernels.recon.reconstruct.prefilter_projection`).
     """
 
     def preprocess(frame: np.ndarray, flat_mean: np.ndarray, dark_mean: np.ndarray):
         line_integrals = minus_log(normalize(frame, flat_mean, dark_mean))
-        return line_integrals, prefilter_projection(line_integrals, filter_name=filter_name)
+        return line_integrals, prefilter_projection(line_integrals, method=method, filter_name=filter_name)
 
     return preprocess
 
@@ -76,7 +77,8 @@ class StepReconstructor:
         if center is None:
             center = find_center(step.line_integrals, angles_rad=step.angles_rad)
         filtered = self._xp.asarray(step.filtered)
-        volume = reconstruct_prefiltered(filtered, angles_rad=step.angles_rad, center_px=center,
+        volume = reconstruct_prefiltered(filtered, n_cols=step.line_integrals.shape[2], angles_rad=step.angles_rad,
+                                         center_px=center,
                                          method=self.settings.recon_method, pixel_size_m=step.metadata.pixel_size_m,
                                          memory_budget_bytes=self.settings.memory_budget_bytes)
         seconds = time.perf_counter() - started

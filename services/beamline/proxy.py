@@ -30,7 +30,7 @@ class DocumentProxy:
             return
         self._process = subprocess.Popen(
             [sys.executable, "-c", _PROXY_MAIN, "--in-address", self.in_address, "--out-address", self.out_address],
-            stdin=subprocess.DEVNULL)
+            stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
         self._wait_until_forwarding(timeout_s)
 
     def _wait_until_forwarding(self, timeout_s: float) -> None:

@@ -67,11 +67,12 @@ def experiment(tmp_path_factory):
     directory = tmp_path_factory.mktemp("e2e")
     config = with_free_ports(load_config(environ={}, overrides=[
         f"tiled.directory='{directory / 'tiled'}'", "ingest.unknown_run_grace_s=1.0", "pipeline.segmentation='otsu'"]))
-    cell = simulate.CellSpec(seed=11, lithium_thickness_m=260e-6, hot_spots_per_electrode=(1, 1),
-                             hot_spot_gain_range=(2.0, 2.5))
+    # thick foils and collectors, so that a plating step of several voxels fits hot spots included
+    cell = simulate.CellSpec(seed=11, lithium_thickness_m=220e-6, steel_thickness_m=220e-6,
+                             hot_spots_per_electrode=(1, 1), hot_spot_gain_range=(1.5, 2.0))
     detector = simulate.DetectorSpec.for_cell(cell, n_cols=N_COLS, n_angles=N_ANGLES, n_flats=4, n_darks=3)
-    # ~3.5 voxels of mean thickness change on each electrode
-    duration_s = 3.5 * detector.pixel_size_m * FARADAY_C_PER_MOL / (1.0 * MOLAR_VOLUME_LI_M3_PER_MOL)
+    # ~2.5 voxels of mean thickness change on each electrode
+    duration_s = 2.5 * detector.pixel_size_m * FARADAY_C_PER_MOL / (1.0 * MOLAR_VOLUME_LI_M3_PER_MOL)
     steps = [simulate.GalvanostaticStep("pristine", 0.0, 0.0), simulate.GalvanostaticStep("plate", 1.0, duration_s)]
     bench = SimulatedCellBench(cell, detector, steps, cell_id=CELL_ID)
     handler = RecordingHandler()
