@@ -31,6 +31,7 @@ def _load(config_file: Optional[Path], overrides: List[str]) -> Config:
         raise typer.Exit(2) from error
     logging.basicConfig(level=config.service.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s", stream=sys.stderr)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one line per Tiled request otherwise
     return config
 
 

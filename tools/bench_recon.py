@@ -210,6 +210,37 @@ def _print_table(rows: list[dict]) -> None:
               f"{row.get('error_ratio_vs_astra_linear', float('nan')):9.3f}")
 
 
+def bench_streaming(n: int, *, n_rows: int, method: str = "gridrec", workers: int = 2) -> dict:
+    """Streaming split: per-frame prefiltering as frames arrive, then the latency from the
+    last frame to the complete (n_rows, n, n) volume.
+
+    The gridding matrix is built before the first frame (the angles of a step are known
+    when it starts) and reported as ``setup_seconds``.
+    """
+    from porewatch.kernels.recon import prefilter_projection, reconstruct, reconstruct_prefiltered
+    from porewatch.kernels.recon.reconstruct import prefiltered_layout
+
+    angles = _angles(n)
+    frames = np.ascontiguousarray(np.broadcast_to(
+        ellipse_sinogram(n, angles).astype(np.float32)[:, None, :], (len(angles), n_rows, n)))
+    setup, _ = _timed(lambda: reconstruct(frames[:, :2], angles_rad=angles, method=method, workers=workers))
+    shape, dtype = prefiltered_layout(method=method, n_rows=n_rows, n_cols=n)
+    stack = np.empty((len(angles), *shape), dtype=dtype)
+    per_frame = []
+    for index, frame in enumerate(frames):
+        start = time.perf_counter()
+        prefilter_projection(frame, method=method, workers=workers, out=stack[index])
+        per_frame.append(time.perf_counter() - start)
+    start = time.perf_counter()
+    reconstruct_prefiltered(stack, n_cols=n, angles_rad=angles, method=method, workers=workers)
+    completion = time.perf_counter() - start
+    whole, _ = _timed(lambda: reconstruct(frames, angles_rad=angles, method=method, workers=workers))
+    return {"method": method, "n": n, "n_rows": n_rows, "n_angles": len(angles), "setup_seconds": setup,
+            "prefilter_seconds_per_frame": float(np.median(per_frame)),
+            "latency_last_frame_to_volume_seconds": per_frame[-1] + completion,
+            "whole_reconstruct_seconds": whole}
+
+
 def bench_gpu(*, n: int = 2048, n_angles: int = 1500, slab_rows: int = 128, method: str = "gridrec") -> dict:
     """Time CuPy reconstruction of an n^3 volume from n_angles projections with CUDA events.
 
@@ -249,6 +280,8 @@ def main(argv=None) -> int:
     parser.add_argument("--workers", type=int, default=2, help="CPU threads")
     parser.add_argument("--no-peers", action="store_true", help="skip astra-toolbox and algotom")
     parser.add_argument("--json", metavar="PATH", help="also write the results as JSON ('-' for stdout)")
+    parser.add_argument("--streaming-rows", type=int, default=32,
+                        help="rows of the streamed volume timed at the largest size (0: skip)")
     parser.add_argument("--gpu", action="store_true", help="time CuPy gridrec of a 2048^3 volume instead")
     parser.add_argument("--gpu-size", type=int, default=2048)
     parser.add_argument("--gpu-angles", type=int, default=1500)
@@ -266,6 +299,9 @@ def main(argv=None) -> int:
         for method, exponent in exponents.items():
             print(f"time ~ (N^2 log N)^{exponent:.2f}  {method}")
         result = {"rows": rows, "scaling_exponents": exponents, "workers": args.workers}
+        if args.streaming_rows:
+            result["streaming"] = bench_streaming(max(args.sizes), n_rows=args.streaming_rows, workers=args.workers)
+            print("streaming:", json.dumps(result["streaming"]))
     if args.json == "-":
         json.dump(result, sys.stdout, indent=1)
     elif args.json:

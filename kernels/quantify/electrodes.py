@@ -153,16 +153,22 @@ def _edge_window(edge_row: float, *, li_centre_row: float, dense_centre_row: flo
     )
 
 
-def _edge_position(profiles, window: _EdgeWindow, xp, *, half_width: int):
+def _plateau_levels(profiles, window: _EdgeWindow, xp):
+    """Median of the Li-side and of the dense-side plateau rows of each profile, ``(M,)`` each."""
+    low = xp.median(profiles[: window.n_low], axis=0)
+    high = xp.median(profiles[profiles.shape[0] - window.n_high :], axis=0)
+    return low, high
+
+
+def _edge_position(profiles, window: _EdgeWindow, low, high, xp, *, half_width: int):
     """Sub-voxel row of the edge in each profile, NaN where the profile never crosses the midpoint.
 
-    ``profiles`` is ``(K, M)``: the window's rows ordered from the Li side outward.  The
-    first sample above the midpoint level brackets the edge; the position is then the
-    step-integral estimate over the ``2 half_width + 1`` samples around it.
+    ``profiles`` is ``(K, M)``: the window's rows ordered from the Li side outward;
+    ``low``, ``high`` ``(M,)`` the plateau levels.  The number of samples at or below the
+    midpoint level brackets the edge; the position is then the step-integral estimate
+    over the ``2 half_width + 1`` samples around it.
     """
     n_rows = profiles.shape[0]
-    low = xp.median(profiles[: window.n_low], axis=0)
-    high = xp.median(profiles[n_rows - window.n_high :], axis=0)
     below = xp.count_nonzero(profiles <= 0.5 * (low + high), axis=0)
     found = (below > 0) & (below < n_rows) & (high > low)
     half_width = min(half_width, (n_rows - 1) // 2)
@@ -173,6 +179,16 @@ def _edge_position(profiles, window: _EdgeWindow, xp, *, half_width: int):
     return xp.where(found, window.start + window.outward * position, xp.nan).astype(xp.float32)
 
 
+def _smooth_over(values, usable, sigma_px: float, xp):
+    """Gaussian average of per-column ``values`` ``(M,)`` over the neighbouring usable columns."""
+    ndi = ndimage_module(xp)
+    plane = xp.zeros(usable.shape, dtype=xp.float32)
+    plane[usable] = values
+    total = ndi.gaussian_filter(plane, sigma_px, mode="constant")
+    weight = ndi.gaussian_filter(usable.astype(xp.float32), sigma_px, mode="constant")
+    return total[usable] / weight[usable]
+
+
 def _runs(flags: np.ndarray) -> list[tuple[int, int, bool]]:
     """Inclusive ``(first, last, value)`` runs of equal entries of a boolean row vector."""
     starts = np.concatenate(([0], np.flatnonzero(np.diff(flags.astype(np.int8))) + 1))
@@ -180,7 +196,7 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int, bool]]:
     return [(int(a), int(b), bool(flags[a])) for a, b in zip(starts, stops)]
 
 
-def coarse_bands(mu, *, usable, edge_margin_px: int = 4, plateau_px: int = 8) -> tuple[ElectrodeBand, ElectrodeBand]:
+def coarse_bands(mu, *, usable, edge_margin_px: int = 3, plateau_px: int = 8) -> tuple[ElectrodeBand, ElectrodeBand]:
     """Locate both Li bands on the z-profile of ``mu`` averaged over the ``usable`` columns.
 
     After a running median over ``2 edge_margin_px + 1`` rows, which removes the narrow
@@ -222,7 +238,8 @@ def coarse_bands(mu, *, usable, edge_margin_px: int = 4, plateau_px: int = 8) ->
                 edge_row, li_centre_row=middle[index], dense_centre_row=dense_centre, margin_px=edge_margin_px, plateau_px=plateau_px
             )
             block = window.ordered(profile[window.lo : window.hi])[:, None]
-            edges.append(float(_edge_position(block, window, np, half_width=edge_margin_px)[0]))
+            low, high = _plateau_levels(block, window, np)
+            edges.append(float(_edge_position(block, window, low, high, np, half_width=edge_margin_px + 1)[0]))
         if name == "top":
             bands.append(ElectrodeBand(name, edges[0], edges[1], middle[index - 1], middle[index + 1]))
         else:
@@ -230,7 +247,17 @@ def coarse_bands(mu, *, usable, edge_margin_px: int = 4, plateau_px: int = 8) ->
     return bands[0], bands[1]
 
 
-def _column_edges(mu, usable, xp, *, band: ElectrodeBand, lateral_sigma_px: float, edge_margin_px: int, plateau_px: int):
+@dataclass(frozen=True)
+class _Search:
+    """Parameters of the per-column search, see :func:`locate_interfaces`."""
+
+    lateral_sigma_px: float
+    level_sigma_px: float
+    edge_margin_px: int
+    plateau_px: int
+
+
+def _column_edges(mu, usable, xp, *, band: ElectrodeBand, search: _Search):
     """Rows of the collector and electrolyte edges of every usable column, shape ``(M,)`` each."""
     ndi = ndimage_module(xp)
     li_centre = 0.5 * (band.collector_row + band.electrolyte_row)
@@ -240,12 +267,20 @@ def _column_edges(mu, usable, xp, *, band: ElectrodeBand, lateral_sigma_px: floa
         ("electrolyte", band.electrolyte_row, band.pellet_centre_row),
     ):
         window = _edge_window(
-            edge_row, li_centre_row=li_centre, dense_centre_row=dense_centre, margin_px=edge_margin_px, plateau_px=plateau_px
+            edge_row,
+            li_centre_row=li_centre,
+            dense_centre_row=dense_centre,
+            margin_px=search.edge_margin_px,
+            plateau_px=search.plateau_px,
         )
         block = mu[window.lo : window.hi].astype(xp.float32)
-        if lateral_sigma_px > 0:
-            block = ndi.gaussian_filter(block, sigma=(0.0, lateral_sigma_px, lateral_sigma_px))
-        edges[kind] = _edge_position(window.ordered(block)[:, usable], window, xp, half_width=edge_margin_px)
+        if search.lateral_sigma_px > 0:
+            block = ndi.gaussian_filter(block, sigma=(0.0, search.lateral_sigma_px, search.lateral_sigma_px))
+        profiles = window.ordered(block)[:, usable]
+        levels = _plateau_levels(profiles, window, xp)
+        if search.level_sigma_px > 0:
+            levels = [_smooth_over(level, usable, search.level_sigma_px, xp) for level in levels]
+        edges[kind] = _edge_position(profiles, window, *levels, xp, half_width=search.edge_margin_px + 1)
     return edges["collector"], edges["electrolyte"]
 
 
@@ -254,8 +289,9 @@ def locate_interfaces(
     *,
     pixel_size_m: float,
     lateral_sigma_px: float = 1.0,
+    level_sigma_px: float = 4.0,
     rim_margin_px: float = 5.0,
-    edge_margin_px: int = 4,
+    edge_margin_px: int = 3,
     plateau_px: int = 8,
     footprint: CellFootprint | None = None,
 ) -> CellInterfaces:
@@ -270,6 +306,11 @@ def locate_interfaces(
     lateral_sigma_px : float
         Gaussian sigma (pixels) of the smoothing in y and x before the per-column search;
         0 disables it.
+    level_sigma_px : float
+        Gaussian sigma (pixels) over which the plateau levels of neighbouring columns are
+        averaged (0: each column's own).  The step-integral estimate moves by about
+        ``window length x level error / jump``, so noisy levels would dominate its error;
+        the levels themselves vary only slowly across the cell.
     rim_margin_px : float
         Columns closer than this to the cell's rim are left out (NaN).
     edge_margin_px, plateau_px : int
@@ -286,21 +327,16 @@ def locate_interfaces(
     """
     xp = check_array(mu, name="mu", ndim=3)
     _check_positive(pixel_size_m=pixel_size_m, plateau_px=plateau_px)
-    _check_non_negative(lateral_sigma_px=lateral_sigma_px, rim_margin_px=rim_margin_px, edge_margin_px=edge_margin_px)
+    _check_non_negative(
+        lateral_sigma_px=lateral_sigma_px, level_sigma_px=level_sigma_px, rim_margin_px=rim_margin_px, edge_margin_px=edge_margin_px
+    )
     footprint = cell_footprint(mu) if footprint is None else footprint
     usable = footprint.mask(mu.shape[1:], margin_px=rim_margin_px, xp=xp)
     coarse = coarse_bands(mu, usable=usable, edge_margin_px=edge_margin_px, plateau_px=plateau_px)
+    search = _Search(lateral_sigma_px, level_sigma_px, edge_margin_px, plateau_px)
     maps = []
     for band in coarse:
-        edges = _column_edges(
-            mu,
-            usable,
-            xp,
-            band=band,
-            lateral_sigma_px=lateral_sigma_px,
-            edge_margin_px=edge_margin_px,
-            plateau_px=plateau_px,
-        )
+        edges = _column_edges(mu, usable, xp, band=band, search=search)
         planes = [xp.full(mu.shape[1:], xp.nan, dtype=xp.float32) for _ in edges]
         for plane, rows in zip(planes, edges):
             plane[usable] = rows * pixel_size_m

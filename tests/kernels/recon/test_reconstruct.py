@@ -75,10 +75,11 @@ def test_shepp_logan_accuracy_and_methods_agree():
     for method, filter_name in (("fbp", "ramp"), ("gridrec", "ramp"), ("gridrec", "shepp-logan")):
         volume = reconstruct(sinogram, angles_rad=angles, method=method, filter_name=filter_name)
         errors[method, filter_name] = relative_error(volume[0], truth)
-    # astra-toolbox 2.5 CPU FBP (linear projector) on this sinogram: 0.12 (measured once, not run here)
-    assert errors["fbp", "ramp"] < 0.12
-    assert errors["gridrec", "shepp-logan"] < 0.12
-    assert errors["gridrec", "ramp"] < 1.35 * errors["fbp", "ramp"]
+    # astra-toolbox 2.5 CPU FBP on this sinogram (measured with tools/bench_recon.py, not run
+    # here): 0.1220 with the linear projector, 0.1556 with the line projector
+    assert errors["fbp", "ramp"] < 1.05 * 0.1220
+    assert errors["gridrec", "shepp-logan"] < 1.05 * 0.1220
+    assert errors["gridrec", "ramp"] < 1.05 * 0.1556
 
 
 @pytest.mark.parametrize("method", METHODS)
