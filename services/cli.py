@@ -124,3 +124,7 @@ def report(cell: str = typer.Option(..., "--cell", help="Cell id."),
         typer.echo(f"porewatch: no steps of cell {cell!r} in Tiled", err=True)
         raise typer.Exit(1)
     typer.echo(json.dumps({"cell_id": cell, "steps": steps}, indent=2) if as_json else format_table(steps))
+
+
+if __name__ == "__main__":
+    app()
