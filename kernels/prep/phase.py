@@ -37,8 +37,6 @@ beam, 10 um pores in the Li, 1 um pixels, z = 0.1 m; ``tests/kernels/prep/test_p
 
 import math
 
-import numpy as np
-
 from porewatch.kernels.backend import check_array, fft_kwargs, fft_module
 from porewatch.kernels.constants import XrayMaterial, wavelength_m
 

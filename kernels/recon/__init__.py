@@ -1,5 +1,10 @@
 """Slice reconstruction (gridrec, FBP) over NumPy or CuPy; see :mod:`.reconstruct`."""
 
-from porewatch.kernels.recon.reconstruct import prefilter_projection, reconstruct, reconstruct_prefiltered
+from porewatch.kernels.recon.reconstruct import (
+    prefilter_projection,
+    prefiltered_layout,
+    reconstruct,
+    reconstruct_prefiltered,
+)
 
-__all__ = ["prefilter_projection", "reconstruct", "reconstruct_prefiltered"]
+__all__ = ["prefilter_projection", "prefiltered_layout", "reconstruct", "reconstruct_prefiltered"]

@@ -20,7 +20,8 @@ from porewatch.kernels.recon.filters import padded_length
 from porewatch.kernels.recon.kernels_cuda import load_kernel
 
 #: Image-grid oversampling and Kaiser-Bessel width (grid cells) of the default gridding;
-#: together they keep the gridding error near 1e-4 of the image, far below discretisation.
+#: together they keep the gridding error near 4e-4 (relative RMS against the exact plane
+#: wave sum), far below the discretisation error of a reconstruction (~5e-2).
 DEFAULT_OVERSAMPLING = 2.0
 DEFAULT_KERNEL_WIDTH = 4
 

@@ -10,7 +10,7 @@ Both backends (NumPy, CuPy) follow from the input array.
 
 import numpy as np
 
-from porewatch.kernels.backend import check_array, get_array_module
+from porewatch.kernels.backend import backend_name, check_array, get_array_module
 from porewatch.kernels.recon import fbp, gridrec
 from porewatch.kernels.recon.chunking import rows_per_slab, slab_bytes_per_row, slabs
 from porewatch.kernels.recon.filters import FILTER_NAMES, filter_rows, filtered_spectra, padded_length
@@ -97,7 +97,8 @@ def _run(stack, *, prefilter, n_cols, angles_rad, center_px, method, filter_name
     angles = check_angles(angles_rad, n_angles=n_angles)
     center = default_center(n_cols) if center_px is None else float(center_px)
     weights = angular_weights(angles)
-    fixed = gridrec.gridding_matrix_bytes(n_angles=n_angles, n_cols=n_cols) if method == "gridrec" else 0
+    cached_matrix = method == "gridrec" and backend_name(xp) == "numpy"
+    fixed = gridrec.gridding_matrix_bytes(n_angles=n_angles, n_cols=n_cols) if cached_matrix else 0
     per_row = slab_bytes_per_row(method=method, n_angles=n_angles, n_cols=n_cols)
     rows = rows_per_slab(n_rows=n_rows, bytes_per_row=per_row, fixed_bytes=fixed,
                          memory_budget_bytes=memory_budget_bytes)
@@ -127,6 +128,9 @@ def reconstruct(line_integrals, *, angles_rad, center_px=None, method="gridrec",
     method : {"gridrec", "fbp"}
         Fourier gridding (fast) or voxel-driven backprojection with linear interpolation.
     filter_name : {"ramp", "shepp-logan", "hann", "parzen"}
+        Gridrec interpolates exactly where FBP interpolates linearly (a mild low-pass), so
+        gridrec with "shepp-logan" matches the accuracy of FBP with "ramp" (see
+        ``tools/bench_recon.py``); gridrec with "ramp" is sharper and rings more.
     pixel_size_m : float
         Detector pixel size at the sample, m; the result is divided by it.
     memory_budget_bytes : int
@@ -142,8 +146,8 @@ def reconstruct(line_integrals, *, angles_rad, center_px=None, method="gridrec",
         ``x = (j - (n_cols - 1)/2) p``; zero outside the reconstruction circle.
     """
     check_array(line_integrals, name="line_integrals", ndim=3)
-    return _run(line_integrals, prefilter=True, n_cols=line_integrals.shape[2], angles_rad=angles_rad, center_px=center_px,
-                method=method, filter_name=filter_name, pixel_size_m=pixel_size_m,
+    return _run(line_integrals, prefilter=True, n_cols=line_integrals.shape[2], angles_rad=angles_rad,
+                center_px=center_px, method=method, filter_name=filter_name, pixel_size_m=pixel_size_m,
                 memory_budget_bytes=memory_budget_bytes, workers=workers)
 
 

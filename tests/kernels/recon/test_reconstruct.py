@@ -123,3 +123,12 @@ def test_reconstruct_rejects_bad_arguments():
         reconstruct(projections[0], angles_rad=angles)
     with pytest.raises(ValueError, match="pixel_size_m"):
         reconstruct(projections, angles_rad=angles, pixel_size_m=0.0)
+
+
+def test_prefiltered_stack_of_the_wrong_layout_is_rejected():
+    angles = np.linspace(0, np.pi, 10, endpoint=False)
+    real_stack = np.zeros((10, 2, 16), dtype=np.float32)
+    with pytest.raises(ValueError, match="prefiltered"):
+        reconstruct_prefiltered(real_stack, n_cols=16, angles_rad=angles, method="gridrec")
+    with pytest.raises(TypeError, match="prefiltered"):
+        reconstruct_prefiltered(real_stack.astype(np.float64), n_cols=16, angles_rad=angles, method="fbp")
