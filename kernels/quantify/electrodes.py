@@ -160,6 +160,29 @@ def _plateau_levels(profiles, window: _EdgeWindow, xp):
     return low, high
 
 
+def _samples_below(profiles, low, high, xp):
+    """Number of samples at or below the midpoint level: the edge lies after that many."""
+    return xp.count_nonzero(profiles <= 0.5 * (low + high), axis=0)
+
+
+def _recentred_levels(profiles, low, high, xp, *, margin_px: int, plateau_px: int):
+    """Plateau levels re-measured ``margin_px`` beyond each column's own midpoint crossing.
+
+    Columns whose edge sits away from the coarse one (tilt, hot-spot caps) would otherwise
+    take their levels from rows that straddle their edge.  Rows that fall outside the
+    profile count as the first-pass level.
+    """
+    n_rows = profiles.shape[0]
+    below = _samples_below(profiles, low, high, xp)
+    offsets = margin_px + xp.arange(plateau_px)[:, None]
+    levels = []
+    for rows, first_pass in ((below[None] - 1 - offsets, low), (below[None] + offsets, high)):
+        inside = (rows >= 0) & (rows < n_rows)
+        values = xp.take_along_axis(profiles, xp.clip(rows, 0, n_rows - 1), axis=0)
+        levels.append(xp.median(xp.where(inside, values, first_pass[None]), axis=0))
+    return levels
+
+
 def _edge_position(profiles, window: _EdgeWindow, low, high, xp, *, half_width: int):
     """Sub-voxel row of the edge in each profile, NaN where the profile never crosses the midpoint.
 
@@ -169,7 +192,7 @@ def _edge_position(profiles, window: _EdgeWindow, low, high, xp, *, half_width: 
     over the ``2 half_width + 1`` samples around it.
     """
     n_rows = profiles.shape[0]
-    below = xp.count_nonzero(profiles <= 0.5 * (low + high), axis=0)
+    below = _samples_below(profiles, low, high, xp)
     found = (below > 0) & (below < n_rows) & (high > low)
     half_width = min(half_width, (n_rows - 1) // 2)
     centre = xp.clip(below, half_width, n_rows - 1 - half_width)
@@ -179,14 +202,15 @@ def _edge_position(profiles, window: _EdgeWindow, low, high, xp, *, half_width: 
     return xp.where(found, window.start + window.outward * position, xp.nan).astype(xp.float32)
 
 
-def _smooth_over(values, usable, sigma_px: float, xp):
-    """Gaussian average of per-column ``values`` ``(M,)`` over the neighbouring usable columns."""
-    ndi = ndimage_module(xp)
-    plane = xp.zeros(usable.shape, dtype=xp.float32)
+def _median_over(values, usable, radius_px: int, xp):
+    """Median of per-column ``values`` ``(M,)`` over the ``(2 r + 1)^2`` neighbouring columns.
+
+    Unusable columns count as the median of all values, so the rim does not drag the
+    levels; a median, unlike a mean, ignores local features such as hot-spot caps.
+    """
+    plane = xp.full(usable.shape, xp.median(values), dtype=xp.float32)
     plane[usable] = values
-    total = ndi.gaussian_filter(plane, sigma_px, mode="constant")
-    weight = ndi.gaussian_filter(usable.astype(xp.float32), sigma_px, mode="constant")
-    return total[usable] / weight[usable]
+    return ndimage_module(xp).median_filter(plane, size=2 * radius_px + 1, mode="nearest")[usable]
 
 
 def _runs(flags: np.ndarray) -> list[tuple[int, int, bool]]:
@@ -252,7 +276,7 @@ class _Search:
     """Parameters of the per-column search, see :func:`locate_interfaces`."""
 
     lateral_sigma_px: float
-    level_sigma_px: float
+    level_radius_px: int
     edge_margin_px: int
     plateau_px: int
 
@@ -278,8 +302,9 @@ def _column_edges(mu, usable, xp, *, band: ElectrodeBand, search: _Search):
             block = ndi.gaussian_filter(block, sigma=(0.0, search.lateral_sigma_px, search.lateral_sigma_px))
         profiles = window.ordered(block)[:, usable]
         levels = _plateau_levels(profiles, window, xp)
-        if search.level_sigma_px > 0:
-            levels = [_smooth_over(level, usable, search.level_sigma_px, xp) for level in levels]
+        levels = _recentred_levels(profiles, *levels, xp, margin_px=search.edge_margin_px, plateau_px=search.plateau_px)
+        if search.level_radius_px > 0:
+            levels = [_median_over(level, usable, search.level_radius_px, xp) for level in levels]
         edges[kind] = _edge_position(profiles, window, *levels, xp, half_width=search.edge_margin_px + 1)
     return edges["collector"], edges["electrolyte"]
 
@@ -289,7 +314,7 @@ def locate_interfaces(
     *,
     pixel_size_m: float,
     lateral_sigma_px: float = 1.0,
-    level_sigma_px: float = 4.0,
+    level_radius_px: int = 4,
     rim_margin_px: float = 5.0,
     edge_margin_px: int = 3,
     plateau_px: int = 8,
@@ -306,11 +331,12 @@ def locate_interfaces(
     lateral_sigma_px : float
         Gaussian sigma (pixels) of the smoothing in y and x before the per-column search;
         0 disables it.
-    level_sigma_px : float
-        Gaussian sigma (pixels) over which the plateau levels of neighbouring columns are
-        averaged (0: each column's own).  The step-integral estimate moves by about
-        ``window length x level error / jump``, so noisy levels would dominate its error;
-        the levels themselves vary only slowly across the cell.
+    level_radius_px : int
+        The plateau levels of each column are replaced by their median over the
+        ``(2 r + 1)^2`` neighbouring columns (0: each column's own).  The step-integral
+        estimate moves by about ``window length x level error / jump``, so noisy levels
+        would dominate its error, while the true levels vary only slowly across the cell;
+        a median ignores local features (hot-spot caps, pores) that a mean would spread.
     rim_margin_px : float
         Columns closer than this to the cell's rim are left out (NaN).
     edge_margin_px, plateau_px : int
@@ -328,12 +354,12 @@ def locate_interfaces(
     xp = check_array(mu, name="mu", ndim=3)
     _check_positive(pixel_size_m=pixel_size_m, plateau_px=plateau_px)
     _check_non_negative(
-        lateral_sigma_px=lateral_sigma_px, level_sigma_px=level_sigma_px, rim_margin_px=rim_margin_px, edge_margin_px=edge_margin_px
+        lateral_sigma_px=lateral_sigma_px, level_radius_px=level_radius_px, rim_margin_px=rim_margin_px, edge_margin_px=edge_margin_px
     )
     footprint = cell_footprint(mu) if footprint is None else footprint
     usable = footprint.mask(mu.shape[1:], margin_px=rim_margin_px, xp=xp)
     coarse = coarse_bands(mu, usable=usable, edge_margin_px=edge_margin_px, plateau_px=plateau_px)
-    search = _Search(lateral_sigma_px, level_sigma_px, edge_margin_px, plateau_px)
+    search = _Search(lateral_sigma_px, level_radius_px, edge_margin_px, plateau_px)
     maps = []
     for band in coarse:
         edges = _column_edges(mu, usable, xp, band=band, search=search)
