@@ -22,9 +22,9 @@ from .wire import EndOfRun, FrameHeader, ImageKey
 
 log = logging.getLogger(__name__)
 
-#: preprocess(frame (n_rows, n_cols), flat_mean, dark_mean) -> (line integrals, filtered rows),
-#: both (n_rows, n_cols) float32
-Preprocess = Callable[[np.ndarray, np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+#: preprocess(frame (n_rows, n_cols), flat_mean, dark_mean, step metadata)
+#:     -> (line integrals (n_rows, n_cols) float32, prefiltered frame or None)
+Preprocess = Callable[[np.ndarray, np.ndarray, np.ndarray, StepMetadata], tuple[np.ndarray, np.ndarray | None]]
 MAX_PENDING_FRAMES = 4096
 
 
@@ -33,7 +33,8 @@ class AssembledStep:
     """A step ready for reconstruction.
 
     ``line_integrals`` (-log of the normalised frames) is ``(n_angles, n_rows, n_cols)`` float32 and
-    ``filtered`` the same frames prefiltered for the reconstruction method, both sorted by angle; ``angles_rad``
+    ``filtered`` the same frames prefiltered for the reconstruction method (None when the
+    preprocessing leaves filtering to the end of the step), both sorted by angle; ``angles_rad``
     ``(n_angles,)``; ``frame_counts`` maps image-key names to frames used.
     """
 
@@ -41,7 +42,7 @@ class AssembledStep:
     metadata: StepMetadata
     angles_rad: np.ndarray
     line_integrals: np.ndarray
-    filtered: np.ndarray
+    filtered: np.ndarray | None
     frame_counts: dict[str, int]
     frames_expected: dict[str, int]
     last_frame_monotonic: float
@@ -173,7 +174,7 @@ class StepAssembler:
             run.references = (np.mean(run.flats, axis=0), np.mean(run.darks, axis=0))
         flat_mean, dark_mean = run.references
         for angle_deg, frame in run.raw_projections:
-            run.processed.append((angle_deg, *self._preprocess(frame, flat_mean, dark_mean)))
+            run.processed.append((angle_deg, *self._preprocess(frame, flat_mean, dark_mean, run.metadata)))
         run.raw_projections.clear()
 
     def _complete(self, run: _Run) -> AssembledStep | None:
@@ -197,7 +198,7 @@ class StepAssembler:
         run.processed.sort(key=lambda item: item[0])
         angles = np.deg2rad(np.array([item[0] for item in run.processed], dtype=np.float64))
         line_integrals = np.stack([item[1] for item in run.processed]).astype(np.float32, copy=False)
-        filtered = np.stack([item[2] for item in run.processed])
+        filtered = None if run.processed[0][2] is None else np.stack([item[2] for item in run.processed])
         return AssembledStep(run.uid, run.metadata, angles, line_integrals, filtered, counts, run.expected,
                              run.last_frame_monotonic)
 

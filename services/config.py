@@ -55,6 +55,18 @@ class PipelineConfig(_Section):
     recon_method: Literal["gridrec", "fbp"] = "gridrec"
     recon_filter: Literal["ramp", "shepp-logan", "hann", "parzen"] = "shepp-logan"
     center_px: float | None = Field(None, description="rotation axis column; None = automatic search")
+    zinger_threshold: float | None = Field(
+        0.1, gt=0, description="per-frame zinger removal: transmission excess over the 3x3 median; unset = off")
+    phase_retrieval: Literal["none", "paganin"] = Field(
+        "none", description="per-frame phase retrieval; 'paganin' replaces -log")
+    delta_over_beta: float = Field(
+        1742.0, gt=0, description="Paganin ratio: 1742 (Li) keeps pores' true contrast but blurs LLZO edges over "
+                                  "~50 um and can invert Li/pore contrast beside LLZO; 85 (LLZO) keeps edges sharp "
+                                  "but leaves pore fringes")
+    stripe_removal: Literal["none", "sorting", "fourier-wavelet"] = Field(
+        "none", description="ring suppression on whole sinograms; anything but 'none' moves row filtering from "
+                            "frame arrival to the end of the step")
+    stripe_sorting_size: int = Field(3, ge=3, description="median window of sorting-based stripe removal, px")
     memory_budget_bytes: int = Field(2 * 1024**3, gt=0, description="bound on reconstruction working memory")
     segmentation: Literal["otsu", "multiotsu"] = Field("otsu", description="segmentation method")
     step_queue_size: int = Field(2, ge=1, description="assembled steps waiting for reconstruction")

@@ -15,30 +15,48 @@ import numpy as np
 from porewatch.kernels import backend as array_backend
 from porewatch.kernels.prep.centre import find_center
 from porewatch.kernels.prep.normalize import minus_log, normalize
+from porewatch.kernels.prep.phase import paganin
+from porewatch.kernels.prep.stripes import remove_stripes_fourier_wavelet, remove_stripes_sorting
+from porewatch.kernels.prep.zingers import remove_zingers
 from porewatch.kernels.quantify.step_analysis import AnalysisSettings, StepAnalysis, analyse_step
-from porewatch.kernels.recon.reconstruct import prefilter_projection, reconstruct_prefiltered
+from porewatch.kernels.recon.reconstruct import prefilter_projection, reconstruct, reconstruct_prefiltered
 from porewatch.kernels.segment.threshold import segment_threshold
 
 from .assembly import AssembledStep
 from .config import AnalysisConfig, PipelineConfig
 from .metrics import ServiceMetrics
+from .step_metadata import StepMetadata
 
 log = logging.getLogger(__name__)
 
 
-def make_frame_preprocessor(*, method: str, filter_name: str):
-    """Per-frame work done on arrival: dark/flat normalisation, -log, row filtering.
+class FramePreprocessor:
+    """Per-frame work done on arrival: dark/flat normalisation, zinger removal, -log or Paganin phase
+    retrieval, and the reconstruction's row filtering (unless stripe removal needs the whole step).
 
-    Returns ``preprocess(frame, flat_mean, dark_mean) -> (line_integrals, prefiltered)``:
-    ``(n_rows, n_cols)`` float32 and the ``method``'s prefiltered layout (see
+    ``preprocessor(frame, flat_mean, dark_mean, metadata) -> (line_integrals, prefiltered | None)``:
+    ``(n_rows, n_cols)`` float32 and the method's prefiltered layout (see
     :func:`porewatch.kernels.recon.reconstruct.prefilter_projection`).
     """
 
-    def preprocess(frame: np.ndarray, flat_mean: np.ndarray, dark_mean: np.ndarray):
-        line_integrals = minus_log(normalize(frame, flat_mean, dark_mean))
-        return line_integrals, prefilter_projection(line_integrals, method=method, filter_name=filter_name)
+    def __init__(self, settings: PipelineConfig):
+        self.settings = settings
+        self.prefilters = settings.stripe_removal == "none"
 
-    return preprocess
+    def __call__(self, frame: np.ndarray, flat_mean: np.ndarray, dark_mean: np.ndarray, metadata: StepMetadata):
+        s = self.settings
+        transmission = normalize(frame, flat_mean, dark_mean)
+        if s.zinger_threshold is not None:
+            transmission = remove_zingers(transmission, threshold=s.zinger_threshold)
+        if s.phase_retrieval == "paganin":
+            line_integrals = paganin(transmission, pixel_size_m=metadata.pixel_size_m,
+                                     distance_m=metadata.propagation_distance_m, energy_kev=metadata.energy_kev,
+                                     delta_over_beta=s.delta_over_beta)
+        else:
+            line_integrals = minus_log(transmission)
+        if not self.prefilters:
+            return line_integrals, None
+        return line_integrals, prefilter_projection(line_integrals, method=s.recon_method, filter_name=s.recon_filter)
 
 
 def select_backend(requested: str) -> str:
@@ -73,18 +91,26 @@ class StepReconstructor:
 
     def run(self, step: AssembledStep, metrics: ServiceMetrics) -> ReconstructedStep:
         started = time.perf_counter()
-        center = self.settings.center_px
+        s = self.settings
+        line_integrals = self._xp.asarray(step.line_integrals)
+        if s.stripe_removal == "sorting":
+            line_integrals = remove_stripes_sorting(line_integrals, size=s.stripe_sorting_size)
+        elif s.stripe_removal == "fourier-wavelet":
+            line_integrals = remove_stripes_fourier_wavelet(line_integrals)
+        center = s.center_px
         if center is None:
-            center = find_center(step.line_integrals, angles_rad=step.angles_rad)
-        filtered = self._xp.asarray(step.filtered)
-        volume = reconstruct_prefiltered(filtered, n_cols=step.line_integrals.shape[2], angles_rad=step.angles_rad,
-                                         center_px=center,
-                                         method=self.settings.recon_method, pixel_size_m=step.metadata.pixel_size_m,
-                                         memory_budget_bytes=self.settings.memory_budget_bytes)
+            center = find_center(line_integrals, angles_rad=step.angles_rad)
+        common = dict(angles_rad=step.angles_rad, center_px=center, method=s.recon_method,
+                      pixel_size_m=step.metadata.pixel_size_m, memory_budget_bytes=s.memory_budget_bytes)
+        if step.filtered is None:
+            volume = reconstruct(line_integrals, filter_name=s.recon_filter, **common)
+        else:
+            volume = reconstruct_prefiltered(self._xp.asarray(step.filtered), n_cols=step.line_integrals.shape[2],
+                                             **common)
         seconds = time.perf_counter() - started
         metrics.stage_duration.labels(stage="reconstruct").observe(seconds)
         log.info("step %d reconstructed (%s, %s backend, centre %.2f px) in %.2f s, %.2f s after its last frame",
-                 step.metadata.step_index, self.settings.recon_method, self.backend_name, center, seconds,
+                 step.metadata.step_index, s.recon_method, self.backend_name, center, seconds,
                  time.monotonic() - step.last_frame_monotonic)
         return ReconstructedStep(step, array_backend.to_numpy(volume), float(center), seconds)
 

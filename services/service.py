@@ -23,7 +23,7 @@ from .control_room import ControlRoomPublisher
 from .ingest import DocumentSubscriber, FrameReceiver
 from .metrics import ServiceMetrics
 from .outputs import ResultOutput
-from .processing import StepAnalyser, StepReconstructor, make_frame_preprocessor
+from .processing import FramePreprocessor, StepAnalyser, StepReconstructor
 from .stage_worker import StageWorker
 from .tiled_store import LocalTiledServer, TiledResultStore
 
@@ -85,8 +85,7 @@ class PorewatchService:
                                                 queue.Queue(cfg.pipeline.result_queue_size))
             for name, q in (("events", events), ("steps", steps), ("volumes", volumes), ("analysed", analysed)):
                 self.metrics.queue_capacity.labels(queue=name).set(q.maxsize)
-            assembler = StepAssembler(make_frame_preprocessor(method=cfg.pipeline.recon_method,
-                                                              filter_name=cfg.pipeline.recon_filter), self.metrics,
+            assembler = StepAssembler(FramePreprocessor(cfg.pipeline), self.metrics,
                                       unknown_run_grace_s=cfg.ingest.unknown_run_grace_s,
                                       end_of_run_timeout_s=cfg.ingest.end_of_run_timeout_s)
             assembler.on_step_started = output.step_started

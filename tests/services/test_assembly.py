@@ -5,7 +5,8 @@ import pytest
 
 from porewatch.services.assembly import StepAssembler
 from porewatch.services.metrics import ServiceMetrics
-from porewatch.services.processing import make_frame_preprocessor
+from porewatch.services.config import PipelineConfig
+from porewatch.services.processing import FramePreprocessor
 from porewatch.services.step_metadata import StepMetadata
 from porewatch.services.wire import EndOfRun, FrameHeader, ImageKey
 
@@ -37,7 +38,8 @@ def _frame(index, key, angle=0.0, value=1000, uid="run-1", shape=SHAPE):
 @pytest.fixture
 def assembler():
     metrics, clock = ServiceMetrics(), Clock()
-    return StepAssembler(make_frame_preprocessor(method="fbp", filter_name="ramp"), metrics,
+    preprocess = FramePreprocessor(PipelineConfig(recon_method="fbp", zinger_threshold=None))
+    return StepAssembler(preprocess, metrics,
                          unknown_run_grace_s=5.0, end_of_run_timeout_s=10.0, clock=clock), metrics, clock
 
 
