@@ -14,6 +14,9 @@ from prometheus_client import disable_created_metrics
 
 STAGES = ("receive", "preprocess", "reconstruct", "segment", "analyse", "publish", "store")
 ELECTRODES = ("top", "bottom")
+#: Outcomes of the rescan policy (see porewatch.services.rescan), the label values of rescan_decisions.
+RESCAN_DECISIONS = ("suggested", "submitted", "approved", "rejected", "duplicate", "rate_limited", "failed",
+                    "completed")
 STAGE_BUCKETS_S = (0.001, 0.005, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 120, 300)
 
 
@@ -35,6 +38,9 @@ class ServiceMetrics:
         self.step_end_to_end = Histogram("porewatch_step_end_to_end_seconds",
                                          "From a step's last frame to its published results",
                                          buckets=STAGE_BUCKETS_S, registry=r)
+        self.volume_latency = Histogram("porewatch_volume_latency_seconds",
+                                        "From a step's last frame to its complete reconstructed volume",
+                                        buckets=STAGE_BUCKETS_S, registry=r)
         self.queue_depth = Gauge("porewatch_queue_depth", "Items waiting in a stage's input queue",
                                  ["queue"], registry=r)
         self.queue_capacity = Gauge("porewatch_queue_capacity", "Size bound of a stage's input queue",
@@ -52,11 +58,20 @@ class ServiceMetrics:
                                        registry=r)
         self.steps_failed = Counter("porewatch_steps_failed_total", "Steps whose processing raised an error",
                                     registry=r)
+        self.hotspots_latest = Gauge("porewatch_hotspots_latest", "Hot spots found in the latest step",
+                                     ["electrode"], registry=r)
+        self.backend_info = Gauge("porewatch_backend_info", "1 for the array backend in use", ["backend"],
+                                  registry=r)
+        self.rescan_decisions = Counter("porewatch_rescan_decisions_total",
+                                        "Rescan policy decisions on hot spots, by outcome", ["decision"],
+                                        registry=r)
         for reason in ("bad_json", "bad_header", "bad_dtype", "truncated", "wrong_shape", "unknown_run",
                        "duplicate"):
             self.frames_rejected.labels(reason=reason)
         for key in ("0", "1", "2"):
             self.frames_received.labels(image_key=key)
+        for decision in RESCAN_DECISIONS:
+            self.rescan_decisions.labels(decision=decision)
         self._server = None
         self._thread: threading.Thread | None = None
 

@@ -108,10 +108,11 @@ class StepReconstructor:
             volume = reconstruct_prefiltered(self._xp.asarray(step.filtered), n_cols=step.line_integrals.shape[2],
                                              **common)
         seconds = time.perf_counter() - started
+        latency = time.monotonic() - step.last_frame_monotonic
         metrics.stage_duration.labels(stage="reconstruct").observe(seconds)
+        metrics.volume_latency.observe(latency)
         log.info("step %d reconstructed (%s, %s backend, centre %.2f px) in %.2f s, %.2f s after its last frame",
-                 step.metadata.step_index, s.recon_method, self.backend_name, center, seconds,
-                 time.monotonic() - step.last_frame_monotonic)
+                 step.metadata.step_index, s.recon_method, self.backend_name, center, seconds, latency)
         return ReconstructedStep(step, array_backend.to_numpy(volume), float(center), seconds)
 
 
