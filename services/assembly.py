@@ -63,6 +63,7 @@ class _Run:
     stop_monotonic: float | None = None
     end_marker: EndOfRun | None = None
     last_frame_monotonic: float = 0.0
+    preprocess_seconds: float = 0.0
 
 
 def _expected_counts(start: dict) -> dict[str, int]:
@@ -173,9 +174,11 @@ class StepAssembler:
                 return  # keep raw frames until the references exist
             run.references = (np.mean(run.flats, axis=0), np.mean(run.darks, axis=0))
         flat_mean, dark_mean = run.references
+        started = time.perf_counter()
         for angle_deg, frame in run.raw_projections:
             run.processed.append((angle_deg, *self._preprocess(frame, flat_mean, dark_mean, run.metadata)))
         run.raw_projections.clear()
+        run.preprocess_seconds += time.perf_counter() - started
 
     def _complete(self, run: _Run) -> AssembledStep | None:
         del self._runs[run.uid]
@@ -195,6 +198,7 @@ class StepAssembler:
             log.error("run %s: no projections received", run.uid)
             self._metrics.steps_failed.inc()
             return None
+        self._metrics.stage_duration.labels(stage="preprocess").observe(run.preprocess_seconds)
         run.processed.sort(key=lambda item: item[0])
         angles = np.deg2rad(np.array([item[0] for item in run.processed], dtype=np.float64))
         line_integrals = np.stack([item[1] for item in run.processed]).astype(np.float32, copy=False)
