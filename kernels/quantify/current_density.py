@@ -17,7 +17,12 @@ from porewatch.kernels.quantify.ndimage_backend import ndimage_module
 
 
 def current_density_map(
-    thickness_before_m, thickness_after_m, *, duration_s: float, electrode: str, smoothing_sigma_px: float = 0.0
+    thickness_before_m,
+    thickness_after_m,
+    *,
+    duration_s: float,
+    electrode: str,
+    smoothing_sigma_px: float = 0.0,
 ):
     """Current density map of one electrode between two steps.
 
@@ -44,7 +49,8 @@ def current_density_map(
     check_array(thickness_after_m, name="thickness_after_m", ndim=2)
     if thickness_before_m.shape != thickness_after_m.shape:
         raise ValueError(
-            f"thickness_after_m: shape {thickness_after_m.shape} differs from thickness_before_m {thickness_before_m.shape}"
+            f"thickness_after_m: shape {thickness_after_m.shape} differs from "
+            f"thickness_before_m {thickness_before_m.shape}"
         )
     if not (math.isfinite(duration_s) and duration_s > 0):
         raise ValueError(f"duration_s must be positive and finite, got {duration_s}")

@@ -1,32 +1,28 @@
 """Electrode localisation along z: the four Li interfaces of every (y, x) column, sub-voxel.
 
 The stack along z (row 0 at the top) is steel | Li | LLZO | Li | steel.  Each Li foil is a
-low-attenuation band between two high plateaus.  An interface is placed where the
-attenuation profile crosses the midpoint between the plateau levels on either side of it,
-by linear interpolation between the two samples that bracket the midpoint.
+low-attenuation band between two dense plateaus.  For each edge of a band:
 
-Why the midpoint crossing: partial-volume voxels and a symmetric blur keep the midpoint
-on the true edge, and the phase-contrast fringes of an edge (an overshoot on the dense
-side, an undershoot on the light side) are odd about it, so they move the midpoint
-crossing little as long as the plateau levels are measured away from them -- hence the
-``edge_margin_px`` rows skipped on each side before the ``plateau_px`` rows whose median
-gives a level.  Pores in the Li (mu ~ 0 against 7 1/m for Li) barely change the low
-level next to jumps of ~550 (steel) and ~1440 1/m (LLZO).
-
-The midpoint crossing only brackets the edge.  The sub-voxel position is then the
-step-integral estimate over the ``2 edge_margin_px + 1`` samples around it: for a step
-sampled by partial-volume voxels, the sum of the normalised samples ``(v - low) / (high -
-low)`` over a window equals the window's length beyond the edge, whatever the blur, and
-fringes odd about the edge add nothing to it.  Unlike linear interpolation between two
-samples, whose error depends on where the edge falls within its voxel (up to ~0.1
-voxel), this is unbiased at any sub-voxel phase, which matters because thickness changes
-between steps are usually a fraction of a voxel.
+1. Plateau levels: the median of ``plateau_px`` rows on either side, ``edge_margin_px``
+   rows away from the edge (the fringes and blur of the edge stay out of them).
+2. The edge is bracketed where the profile crosses the midpoint between the two levels.
+   Partial-volume voxels and a symmetric blur keep the midpoint on the true edge, and the
+   phase-contrast fringes (overshoot on the dense side, undershoot on the light side)
+   are odd about it.  Pores in the Li (mu ~ 0 against 7 1/m) barely move the low level
+   next to jumps of ~550 (steel) and ~1440 1/m (LLZO).
+3. Sub-voxel position: the step-integral estimate over the ``2 edge_margin_px + 1``
+   samples around the crossing.  For a step sampled by partial-volume voxels, the sum of
+   the normalised samples ``(v - low) / (high - low)`` over a window equals the window's
+   length beyond the edge whatever the blur, and odd fringes add nothing to it.  Linear
+   interpolation between the two bracketing samples errs by up to ~0.1 voxel depending
+   on where the edge falls within its voxel; this estimate does not, which matters
+   because thickness changes between steps are usually a fraction of a voxel.
 
 Two passes: a coarse one on the profile averaged over the usable cell area finds the two
 bands, their edges and the middles of the neighbouring layers; then every column is
-searched in a short window around each coarse edge, never past the middle of a layer,
-after a light lateral Gaussian smoothing that tames the noise.  Columns near the rim of
-the cell are masked out (NaN).
+searched around each coarse edge, never past the middle of a layer, after a light
+lateral Gaussian smoothing that tames the noise.  Columns near the rim of the cell are
+masked out (NaN).
 """
 
 import math
@@ -101,7 +97,17 @@ class ElectrodeInterfaces:
 
 @dataclass(frozen=True)
 class CellInterfaces:
-    """Both electrodes' interface maps, the coarse estimate and the usable area they came from."""
+    """Both electrodes' interface maps, the coarse estimate and the usable area they came from.
+
+    Attributes
+    ----------
+    top, bottom : ElectrodeInterfaces
+    coarse : (ElectrodeBand, ElectrodeBand)
+        From the area-mean profile; ``band.rows()`` gives the slices crossing an electrode.
+    footprint : CellFootprint
+    usable : (n_y, n_x) bool array
+        Columns searched: the footprint less ``rim_margin_px``.
+    """
 
     top: ElectrodeInterfaces
     bottom: ElectrodeInterfaces
@@ -135,7 +141,9 @@ class _EdgeWindow:
         return block if self.outward > 0 else block[::-1]
 
 
-def _edge_window(edge_row: float, *, li_centre_row: float, dense_centre_row: float, margin_px: int, plateau_px: int):
+def _edge_window(
+    edge_row: float, *, li_centre_row: float, dense_centre_row: float, margin_px: int, plateau_px: int
+) -> _EdgeWindow:
     """Rows searched for the edge at ``edge_row``, kept between the middles of the two layers."""
     outward = 1 if dense_centre_row > edge_row else -1
     li_first = math.ceil(edge_row) if outward < 0 else math.floor(edge_row)
@@ -160,29 +168,6 @@ def _plateau_levels(profiles, window: _EdgeWindow, xp):
     return low, high
 
 
-def _samples_below(profiles, low, high, xp):
-    """Number of samples at or below the midpoint level: the edge lies after that many."""
-    return xp.count_nonzero(profiles <= 0.5 * (low + high), axis=0)
-
-
-def _recentred_levels(profiles, low, high, xp, *, margin_px: int, plateau_px: int):
-    """Plateau levels re-measured ``margin_px`` beyond each column's own midpoint crossing.
-
-    Columns whose edge sits away from the coarse one (tilt, hot-spot caps) would otherwise
-    take their levels from rows that straddle their edge.  Rows that fall outside the
-    profile count as the first-pass level.
-    """
-    n_rows = profiles.shape[0]
-    below = _samples_below(profiles, low, high, xp)
-    offsets = margin_px + xp.arange(plateau_px)[:, None]
-    levels = []
-    for rows, first_pass in ((below[None] - 1 - offsets, low), (below[None] + offsets, high)):
-        inside = (rows >= 0) & (rows < n_rows)
-        values = xp.take_along_axis(profiles, xp.clip(rows, 0, n_rows - 1), axis=0)
-        levels.append(xp.median(xp.where(inside, values, first_pass[None]), axis=0))
-    return levels
-
-
 def _edge_position(profiles, window: _EdgeWindow, low, high, xp, *, half_width: int):
     """Sub-voxel row of the edge in each profile, NaN where the profile never crosses the midpoint.
 
@@ -192,7 +177,7 @@ def _edge_position(profiles, window: _EdgeWindow, low, high, xp, *, half_width: 
     over the ``2 half_width + 1`` samples around it.
     """
     n_rows = profiles.shape[0]
-    below = _samples_below(profiles, low, high, xp)
+    below = xp.count_nonzero(profiles <= 0.5 * (low + high), axis=0)
     found = (below > 0) & (below < n_rows) & (high > low)
     half_width = min(half_width, (n_rows - 1) // 2)
     centre = xp.clip(below, half_width, n_rows - 1 - half_width)
@@ -202,17 +187,6 @@ def _edge_position(profiles, window: _EdgeWindow, low, high, xp, *, half_width: 
     return xp.where(found, window.start + window.outward * position, xp.nan).astype(xp.float32)
 
 
-def _median_over(values, usable, radius_px: int, xp):
-    """Median of per-column ``values`` ``(M,)`` over the ``(2 r + 1)^2`` neighbouring columns.
-
-    Unusable columns count as the median of all values, so the rim does not drag the
-    levels; a median, unlike a mean, ignores local features such as hot-spot caps.
-    """
-    plane = xp.full(usable.shape, xp.median(values), dtype=xp.float32)
-    plane[usable] = values
-    return ndimage_module(xp).median_filter(plane, size=2 * radius_px + 1, mode="nearest")[usable]
-
-
 def _runs(flags: np.ndarray) -> list[tuple[int, int, bool]]:
     """Inclusive ``(first, last, value)`` runs of equal entries of a boolean row vector."""
     starts = np.concatenate(([0], np.flatnonzero(np.diff(flags.astype(np.int8))) + 1))
@@ -220,7 +194,9 @@ def _runs(flags: np.ndarray) -> list[tuple[int, int, bool]]:
     return [(int(a), int(b), bool(flags[a])) for a, b in zip(starts, stops)]
 
 
-def coarse_bands(mu, *, usable, edge_margin_px: int = 3, plateau_px: int = 8) -> tuple[ElectrodeBand, ElectrodeBand]:
+def coarse_bands(
+    mu, *, usable, edge_margin_px: int = 4, plateau_px: int = 8
+) -> tuple[ElectrodeBand, ElectrodeBand]:
     """Locate both Li bands on the z-profile of ``mu`` averaged over the ``usable`` columns.
 
     After a running median over ``2 edge_margin_px + 1`` rows, which removes the narrow
@@ -251,7 +227,9 @@ def coarse_bands(mu, *, usable, edge_margin_px: int = 3, plateau_px: int = 8) ->
     foils = [index for index in range(1, len(runs) - 1) if runs[index][2]]
     foils = sorted(sorted(foils, key=lambda index: runs[index][1] - runs[index][0])[-2:])
     if len(foils) < 2:
-        raise ValueError(f"mu: found {len(foils)} low-attenuation band(s) between dense layers, need 2 (Li foils)")
+        raise ValueError(
+            f"mu: found {len(foils)} low-attenuation band(s) between dense layers, need 2 (Li foils)"
+        )
     middle = [0.5 * (first + last) for first, last, _ in runs]
     bands = []
     for name, index in zip(ELECTRODES, foils):
@@ -259,11 +237,15 @@ def coarse_bands(mu, *, usable, edge_margin_px: int = 3, plateau_px: int = 8) ->
         edges = []
         for edge_row, dense_centre in ((first - 0.5, middle[index - 1]), (last + 0.5, middle[index + 1])):
             window = _edge_window(
-                edge_row, li_centre_row=middle[index], dense_centre_row=dense_centre, margin_px=edge_margin_px, plateau_px=plateau_px
+                edge_row,
+                li_centre_row=middle[index],
+                dense_centre_row=dense_centre,
+                margin_px=edge_margin_px,
+                plateau_px=plateau_px,
             )
             block = window.ordered(profile[window.lo : window.hi])[:, None]
             low, high = _plateau_levels(block, window, np)
-            edges.append(float(_edge_position(block, window, low, high, np, half_width=edge_margin_px + 1)[0]))
+            edges.append(float(_edge_position(block, window, low, high, np, half_width=edge_margin_px)[0]))
         if name == "top":
             bands.append(ElectrodeBand(name, edges[0], edges[1], middle[index - 1], middle[index + 1]))
         else:
@@ -276,7 +258,6 @@ class _Search:
     """Parameters of the per-column search, see :func:`locate_interfaces`."""
 
     lateral_sigma_px: float
-    level_radius_px: int
     edge_margin_px: int
     plateau_px: int
 
@@ -302,10 +283,7 @@ def _column_edges(mu, usable, xp, *, band: ElectrodeBand, search: _Search):
             block = ndi.gaussian_filter(block, sigma=(0.0, search.lateral_sigma_px, search.lateral_sigma_px))
         profiles = window.ordered(block)[:, usable]
         levels = _plateau_levels(profiles, window, xp)
-        levels = _recentred_levels(profiles, *levels, xp, margin_px=search.edge_margin_px, plateau_px=search.plateau_px)
-        if search.level_radius_px > 0:
-            levels = [_median_over(level, usable, search.level_radius_px, xp) for level in levels]
-        edges[kind] = _edge_position(profiles, window, *levels, xp, half_width=search.edge_margin_px + 1)
+        edges[kind] = _edge_position(profiles, window, *levels, xp, half_width=search.edge_margin_px)
     return edges["collector"], edges["electrolyte"]
 
 
@@ -314,9 +292,8 @@ def locate_interfaces(
     *,
     pixel_size_m: float,
     lateral_sigma_px: float = 1.0,
-    level_radius_px: int = 4,
     rim_margin_px: float = 5.0,
-    edge_margin_px: int = 3,
+    edge_margin_px: int = 4,
     plateau_px: int = 8,
     footprint: CellFootprint | None = None,
 ) -> CellInterfaces:
@@ -331,12 +308,6 @@ def locate_interfaces(
     lateral_sigma_px : float
         Gaussian sigma (pixels) of the smoothing in y and x before the per-column search;
         0 disables it.
-    level_radius_px : int
-        The plateau levels of each column are replaced by their median over the
-        ``(2 r + 1)^2`` neighbouring columns (0: each column's own).  The step-integral
-        estimate moves by about ``window length x level error / jump``, so noisy levels
-        would dominate its error, while the true levels vary only slowly across the cell;
-        a median ignores local features (hot-spot caps, pores) that a mean would spread.
     rim_margin_px : float
         Columns closer than this to the cell's rim are left out (NaN).
     edge_margin_px, plateau_px : int
@@ -354,12 +325,12 @@ def locate_interfaces(
     xp = check_array(mu, name="mu", ndim=3)
     _check_positive(pixel_size_m=pixel_size_m, plateau_px=plateau_px)
     _check_non_negative(
-        lateral_sigma_px=lateral_sigma_px, level_radius_px=level_radius_px, rim_margin_px=rim_margin_px, edge_margin_px=edge_margin_px
+        lateral_sigma_px=lateral_sigma_px, rim_margin_px=rim_margin_px, edge_margin_px=edge_margin_px
     )
     footprint = cell_footprint(mu) if footprint is None else footprint
     usable = footprint.mask(mu.shape[1:], margin_px=rim_margin_px, xp=xp)
     coarse = coarse_bands(mu, usable=usable, edge_margin_px=edge_margin_px, plateau_px=plateau_px)
-    search = _Search(lateral_sigma_px, level_radius_px, edge_margin_px, plateau_px)
+    search = _Search(lateral_sigma_px, edge_margin_px, plateau_px)
     maps = []
     for band in coarse:
         edges = _column_edges(mu, usable, xp, band=band, search=search)
@@ -402,6 +373,13 @@ def electrode_depth_m(interfaces: ElectrodeInterfaces, *, n_z: int, pixel_size_m
     depth = sign * (z - electrolyte[None])
     inside = (depth >= 0) & (depth <= xp.abs(collector - electrolyte)[None])
     return rows, xp.where(inside, depth, xp.nan).astype(xp.float32)
+
+
+def check_same_grid(labels, interfaces: ElectrodeInterfaces) -> None:
+    """Raise ValueError unless ``labels`` (n_z, n_y, n_x) lies on the grid of the interface maps."""
+    grid = interfaces.electrolyte_z_m.shape
+    if labels.shape[1:] != grid:
+        raise ValueError(f"labels: shape {labels.shape} does not match the interface maps {grid}")
 
 
 def _check_positive(**values) -> None:

@@ -15,7 +15,7 @@ import numpy as np
 
 from porewatch.kernels.backend import check_array, to_numpy
 from porewatch.kernels.labels import Phase
-from porewatch.kernels.quantify.electrodes import ElectrodeInterfaces, electrode_depth_m
+from porewatch.kernels.quantify.electrodes import ElectrodeInterfaces, check_same_grid, electrode_depth_m
 
 
 @dataclass(frozen=True)
@@ -76,9 +76,11 @@ def electrode_porosity(
     ElectrodePorosity
     """
     xp = check_array(labels, name="labels", ndim=3)
-    if labels.shape[1:] != interfaces.electrolyte_z_m.shape:
-        raise ValueError(f"labels: shape {labels.shape} does not match the interface maps {interfaces.electrolyte_z_m.shape}")
-    for name, value in (("near_interface_m", near_interface_m), ("depth_bin_m", depth_bin_m), ("pore_density_window_m", pore_density_window_m)):
+    check_same_grid(labels, interfaces)
+    lengths = dict(
+        near_interface_m=near_interface_m, depth_bin_m=depth_bin_m, pore_density_window_m=pore_density_window_m
+    )
+    for name, value in lengths.items():
         if not (math.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be positive and finite, got {value}")
     rows, depth = electrode_depth_m(interfaces, n_z=labels.shape[0], pixel_size_m=pixel_size_m)
@@ -93,7 +95,9 @@ def electrode_porosity(
         near_interface=_ratio(int((pore & near).sum()), int(((pore | solid) & near).sum())),
         depth_bin_edges_m=edges,
         depth_profile=profile,
-        pore_density_map=_column_ratio((pore & in_window).sum(axis=0), ((pore | solid) & in_window).sum(axis=0), xp),
+        pore_density_map=_column_ratio(
+            (pore & in_window).sum(axis=0), ((pore | solid) & in_window).sum(axis=0), xp
+        ),
     )
 
 
@@ -118,7 +122,9 @@ def _column_ratio(part, whole, xp):
     return xp.ascontiguousarray(xp.where(whole > 0, ratio, xp.nan), dtype=xp.float32)
 
 
-def pellet_porosity(labels, *, top: ElectrodeInterfaces, bottom: ElectrodeInterfaces, pixel_size_m: float) -> float:
+def pellet_porosity(
+    labels, *, top: ElectrodeInterfaces, bottom: ElectrodeInterfaces, pixel_size_m: float
+) -> float:
     """X-ray transparent fraction of the LLZO pellet between the two Li|LLZO interfaces.
 
     Parameters
@@ -135,9 +141,8 @@ def pellet_porosity(labels, *, top: ElectrodeInterfaces, bottom: ElectrodeInterf
         ``(pores + Li) / (pores + Li + LLZO)``; NaN when no voxel is counted.
     """
     xp = check_array(labels, name="labels", ndim=3)
+    check_same_grid(labels, top)
     upper, lower = top.electrolyte_z_m, bottom.electrolyte_z_m
-    if labels.shape[1:] != upper.shape:
-        raise ValueError(f"labels: shape {labels.shape} does not match the interface maps {upper.shape}")
     if not (math.isfinite(pixel_size_m) and pixel_size_m > 0):
         raise ValueError(f"pixel_size_m must be positive and finite, got {pixel_size_m}")
     known = xp.isfinite(upper) & xp.isfinite(lower)

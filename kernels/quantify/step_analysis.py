@@ -181,7 +181,9 @@ def analyse_step(
     return StepAnalysis(top=analyses["top"], bottom=analyses["bottom"], llzo_porosity=llzo)
 
 
-def _analyse_electrode(labels, interfaces, *, pixel_size_m, duration_s, previous, settings) -> ElectrodeAnalysis:
+def _analyse_electrode(
+    labels, interfaces, *, pixel_size_m, duration_s, previous, settings
+) -> ElectrodeAnalysis:
     thickness = thickness_map(interfaces)
     porosity = electrode_porosity(
         labels,

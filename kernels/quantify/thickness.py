@@ -2,7 +2,7 @@
 
 from porewatch.kernels.backend import check_array
 from porewatch.kernels.labels import Phase
-from porewatch.kernels.quantify.electrodes import ElectrodeInterfaces, electrode_depth_m
+from porewatch.kernels.quantify.electrodes import ElectrodeInterfaces, check_same_grid, electrode_depth_m
 
 
 def thickness_map(interfaces: ElectrodeInterfaces):
@@ -44,8 +44,7 @@ def lithium_volume_map(labels, interfaces: ElectrodeInterfaces, *, pixel_size_m:
         Li volume per column, m^3; NaN where the interfaces are unknown.
     """
     xp = check_array(labels, name="labels", ndim=3)
-    if labels.shape[1:] != interfaces.collector_z_m.shape:
-        raise ValueError(f"labels: shape {labels.shape} does not match the interface maps {interfaces.collector_z_m.shape}")
+    check_same_grid(labels, interfaces)
     rows, depth = electrode_depth_m(interfaces, n_z=labels.shape[0], pixel_size_m=pixel_size_m)
     pores = ((labels[rows] == Phase.PORE) & xp.isfinite(depth)).sum(axis=0)
     volume = (thickness_map(interfaces) - pores * pixel_size_m) * pixel_size_m**2

@@ -39,7 +39,8 @@ def test_mean_from_two_imaged_steps(cells):
     growth_rows = 0.5  # top plates, bottom strips by the same amount
     first = (10.3, 25.7, 55.45, 70.85)
     second = (10.3, 25.7 + growth_rows, 55.45 + growth_rows, 70.85)
-    steps = [locate_interfaces(cells.imaged(n_z, n, rows, seed=seed), pixel_size_m=pixel_size_m) for seed, rows in enumerate((first, second))]
+    volumes = [cells.imaged(n_z, n, rows, seed=seed) for seed, rows in enumerate((first, second))]
+    steps = [locate_interfaces(volume, pixel_size_m=pixel_size_m) for volume in volumes]
     expected = growth_rows * pixel_size_m * FARADAY_C_PER_MOL / (HOUR_S * MOLAR_VOLUME_LI_M3_PER_MOL)
     for name in ("top", "bottom"):
         before, after = (thickness_map(step.electrode(name)) for step in steps)

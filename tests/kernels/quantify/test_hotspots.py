@@ -57,8 +57,9 @@ def test_mean_multiple_mode():
     j[2:6, 2:6] = 2.5
     mean = j.mean()
     assert departure_scale(j, mode="mean_multiple") == pytest.approx(mean)
-    assert len(find_hotspots(j, pixel_size_m=P, electrode="top", threshold=1.0, mode="mean_multiple", min_area_m2=0.0)) == 1
-    assert find_hotspots(j, pixel_size_m=P, electrode="top", threshold=1.5, mode="mean_multiple", min_area_m2=0.0) == []
+    options = dict(pixel_size_m=P, electrode="top", mode="mean_multiple", min_area_m2=0.0)
+    assert len(find_hotspots(j, threshold=1.0, **options)) == 1
+    assert find_hotspots(j, threshold=1.5, **options) == []
 
 
 def test_min_area_drops_small_regions():

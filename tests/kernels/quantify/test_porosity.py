@@ -34,7 +34,8 @@ def cell():
 
 def test_top_electrode_figures(cell):
     labels, top, _ = cell
-    found = electrode_porosity(labels, top, pixel_size_m=P, near_interface_m=10e-6, depth_bin_m=10e-6, pore_density_window_m=20e-6)
+    lengths = dict(near_interface_m=10e-6, depth_bin_m=10e-6, pore_density_window_m=20e-6)
+    found = electrode_porosity(labels, top, pixel_size_m=P, **lengths)
     assert found.overall == pytest.approx(32 / 319)
     assert found.near_interface == pytest.approx(16 / 80)
     np.testing.assert_allclose(found.depth_bin_edges_m, [0, 10e-6, 20e-6, 30e-6, 40e-6])

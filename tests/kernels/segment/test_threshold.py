@@ -8,7 +8,9 @@ from porewatch.kernels.segment.threshold import segment_threshold
 
 N_Z, N = 64, 48
 #: Layer rows [start, stop): air | steel | Li | LLZO | Li | steel | air.
-LAYERS = ((0, 3, "air"), (3, 10, "steel"), (10, 24, "li"), (24, 40, "llzo"), (40, 54, "li"), (54, 61, "steel"), (61, 64, "air"))
+LAYERS = (
+    (0, 3, "air"), (3, 10, "steel"), (10, 24, "li"), (24, 40, "llzo"), (40, 54, "li"), (54, 61, "steel"), (61, 64, "air")
+)
 INNER = np.hypot(*(np.mgrid[:N, :N] - (N - 1) / 2)) < 0.4 * N - 3
 PHASE = {"air": Phase.OUTSIDE, "steel": Phase.STEEL, "li": Phase.LITHIUM, "llzo": Phase.LLZO}
 
