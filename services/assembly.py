@@ -26,6 +26,8 @@ log = logging.getLogger(__name__)
 #:     -> (line integrals (n_rows, n_cols) float32, prefiltered frame or None)
 Preprocess = Callable[[np.ndarray, np.ndarray, np.ndarray, StepMetadata], tuple[np.ndarray, np.ndarray | None]]
 MAX_PENDING_FRAMES = 4096
+#: Shortest interval between two progress reports of a run, s (the last frame is always reported).
+PROGRESS_INTERVAL_S = 0.5
 
 
 @dataclass
@@ -46,6 +48,7 @@ class AssembledStep:
     frame_counts: dict[str, int]
     frames_expected: dict[str, int]
     last_frame_monotonic: float
+    rescan: dict | None = None  # the rescan request when the run rescans a hot spot (start document "rescan")
 
 
 @dataclass
@@ -64,6 +67,8 @@ class _Run:
     end_marker: EndOfRun | None = None
     last_frame_monotonic: float = 0.0
     preprocess_seconds: float = 0.0
+    last_progress_monotonic: float = float("-inf")
+    rescan: dict | None = None
 
 
 def _expected_counts(start: dict) -> dict[str, int]:
@@ -84,6 +89,8 @@ class StepAssembler:
         self._runs: dict[str, _Run] = {}
         self._pending: list[tuple[float, FrameHeader, np.ndarray]] = []
         self.on_step_started: Callable[[str, StepMetadata], None] | None = None
+        #: on_progress(run_uid, metadata, frames received, frames expected), at most every PROGRESS_INTERVAL_S
+        self.on_progress: Callable[[str, StepMetadata, dict, dict], None] | None = None
 
     # -- events -------------------------------------------------------------------------------
     def handle(self, event: tuple) -> list[AssembledStep]:
@@ -120,7 +127,8 @@ class StepAssembler:
             except (KeyError, TypeError, ValueError) as error:
                 log.error("start document %s lacks step metadata: %s", doc.get("uid"), error)
                 return
-            self._runs[doc["uid"]] = _Run(doc["uid"], metadata, shape, _expected_counts(doc))
+            self._runs[doc["uid"]] = _Run(doc["uid"], metadata, shape, _expected_counts(doc),
+                                          rescan=doc.get("rescan") if doc.get("purpose") == "rescan" else None)
             log.info("step %d (%s) of %s started, run %s", metadata.step_index, metadata.step_name,
                      metadata.cell_id, doc["uid"])
             if self.on_step_started is not None:
@@ -166,6 +174,17 @@ class StepAssembler:
         else:
             run.raw_projections.append((header.angle_deg, np.array(frame)))
             self._drain_projections(run)
+        self._report_progress(run)
+
+    def _report_progress(self, run: _Run) -> None:
+        if self.on_progress is None:
+            return
+        received = {"projections": len(run.processed) + len(run.raw_projections), "flats": len(run.flats),
+                    "darks": len(run.darks)}
+        complete = all(received[key] >= count for key, count in run.expected.items())
+        if complete or run.last_frame_monotonic - run.last_progress_monotonic >= PROGRESS_INTERVAL_S:
+            run.last_progress_monotonic = run.last_frame_monotonic
+            self.on_progress(run.uid, run.metadata, received, dict(run.expected))
 
     # -- preprocessing ------------------------------------------------------------------------
     def _drain_projections(self, run: _Run) -> None:
@@ -204,7 +223,7 @@ class StepAssembler:
         line_integrals = np.stack([item[1] for item in run.processed]).astype(np.float32, copy=False)
         filtered = None if run.processed[0][2] is None else np.stack([item[2] for item in run.processed])
         return AssembledStep(run.uid, run.metadata, angles, line_integrals, filtered, counts, run.expected,
-                             run.last_frame_monotonic)
+                             run.last_frame_monotonic, rescan=run.rescan)
 
     def _reject(self, reason: str, message: str) -> None:
         self._metrics.frames_rejected.labels(reason=reason).inc()

@@ -64,8 +64,8 @@ def serve(config_file: Optional[Path] = ConfigOption, overrides: List[str] = Set
             proxy.start()
         service.start()
         typer.echo(f"porewatch serving: frames {service.frames_endpoint}, control room "
-                   f"{service.control_room_endpoint}, metrics http://{net.host}:{service.metrics_port}/metrics",
-                   err=True)
+                   f"{service.control_room_endpoint}, metrics http://{net.host}:{service.metrics_port}/metrics, "
+                   f"page {service.web_url or 'off'}", err=True)
         _wait_for_signal()
     finally:
         service.stop()
@@ -114,9 +114,11 @@ def replay(files: List[Path] = typer.Argument(..., exists=True, dir_okay=False, 
 @app.command()
 def report(cell: str = typer.Option(..., "--cell", help="Cell id."),
            config_file: Optional[Path] = ConfigOption, overrides: List[str] = SetOption,
-           as_json: bool = typer.Option(False, "--json", help="Print the per-step results as JSON.")) -> None:
+           as_json: bool = typer.Option(False, "--json", help="Print the per-step results as JSON."),
+           plots: Optional[Path] = typer.Option(None, "--plots", file_okay=False,
+                                                help="Also write PNG figures (like the paper's) to this folder.")) -> None:
     """Print per-step results of a cell, read back from Tiled."""
-    from .report import format_table, read_cell_report
+    from .report import format_table, read_cell_report, write_cell_plots
 
     config = _load(config_file, overrides)
     steps = read_cell_report(config, cell)
@@ -124,6 +126,86 @@ def report(cell: str = typer.Option(..., "--cell", help="Cell id."),
         typer.echo(f"porewatch: no steps of cell {cell!r} in Tiled", err=True)
         raise typer.Exit(1)
     typer.echo(json.dumps({"cell_id": cell, "steps": steps}, indent=2) if as_json else format_table(steps))
+    if plots is not None:
+        for path in write_cell_plots(config, cell, plots):
+            typer.echo(f"wrote {path}", err=True)
+
+
+@app.command()
+def watch(address: Optional[str] = typer.Option(None, help="Control-room stream, tcp://host:port; default: "
+                                                            "network.host and network.control_room_port."),
+          duration_s: Optional[float] = typer.Option(None, "--duration", help="Stop after this many seconds."),
+          config_file: Optional[Path] = ConfigOption, overrides: List[str] = SetOption) -> None:
+    """Live terminal table of the control-room stream: steps, porosities, current density, hot spots."""
+    from .watch import watch as watch_stream
+
+    net = _load(config_file, overrides).network
+    host = "127.0.0.1" if net.host in ("0.0.0.0", "*") else net.host
+    watch_stream(address or f"tcp://{host}:{net.control_room_port}", duration_s=duration_s)
+
+
+@app.command()
+def train(out: Path = typer.Option(..., "--out", help="Folder for the model files and card."),
+          name: str = typer.Option("unet_resnet34", help="Base name of the written files."),
+          simulated: List[str] = typer.Option([], help="Simulated cell SEED or SEED:N_COLS (repeatable)."),
+          steps: str = typer.Option("pristine,plate,strip", help="Steps of each simulated cell."),
+          randomise: bool = typer.Option(True, help="Vary simulated cells and detectors around the defaults."),
+          images: List[Path] = typer.Option([], exists=True, dir_okay=False, help="Volume (TIFF or HDF5, 1/m)."),
+          labels: List[Path] = typer.Option([], exists=True, dir_okay=False, help="Its label volume (Phase values)."),
+          image_key: Optional[str] = typer.Option(None, help="HDF5 dataset of the volumes."),
+          label_key: Optional[str] = typer.Option(None, help="HDF5 dataset of the label volumes."),
+          pixel_size_um: Optional[float] = typer.Option(None, help="Voxel size of the user volumes, um."),
+          margin_um: float = typer.Option(60.0, help="Slices this far beyond the Li electrodes are included."),
+          train_slices: int = typer.Option(800, help="Training slices (the paper's split)."),
+          val_slices: int = typer.Option(200, help="Validation slices."),
+          architecture: str = typer.Option("resnet34", help="resnet34 (the paper's) or tiny."),
+          iterations: int = typer.Option(4000), batch_size: int = typer.Option(8),
+          crop_px: int = typer.Option(128, help="Side of the random training crops."),
+          learning_rate: float = typer.Option(1e-3), eval_every: int = typer.Option(250),
+          patience: int = typer.Option(6, help="Evaluations without improvement before stopping."),
+          max_minutes: Optional[float] = typer.Option(None, help="Stop training after this long."),
+          seed: int = typer.Option(0), threads: Optional[int] = typer.Option(None, help="torch CPU threads."),
+          keep_fp32: bool = typer.Option(False, help="Also write the fp32 ONNX and a safetensors checkpoint."),
+          cache_dir: Optional[Path] = typer.Option(None, help="Keep simulated slices here between runs."),
+          init: Optional[Path] = typer.Option(None, exists=True, dir_okay=False,
+                                              help="Continue from this model file (.safetensors or .onnx)."),
+          config_file: Optional[Path] = ConfigOption, overrides: List[str] = SetOption) -> None:
+    """Train the segmentation U-Net on labelled slices (simulated ground truth and/or user label volumes)."""
+    import torch
+
+    from porewatch.kernels.segment.augment import Augmentation
+    from porewatch.kernels.segment.training import TrainSettings
+
+    from .training import ARCHITECTURES, TrainRequest, parse_simulated, run_training
+
+    config = _load(config_file, overrides)
+    if len(images) != len(labels):
+        raise typer.BadParameter("give one --labels per --images")
+    if architecture not in ARCHITECTURES:
+        raise typer.BadParameter(f"--architecture must be one of {sorted(ARCHITECTURES)}")
+    if threads:
+        torch.set_num_threads(threads)
+    request = TrainRequest(out_dir=out, name=name, volumes=tuple(zip(images, labels)), image_key=image_key,
+                           label_key=label_key, pixel_size_um=pixel_size_um, margin_um=margin_um,
+                           simulated=parse_simulated(simulated, steps=tuple(steps.split(",")), randomise=randomise),
+                           n_train=train_slices, n_val=val_slices, architecture=architecture, keep_fp32=keep_fp32,
+                           cache_dir=cache_dir, init=init)
+    settings = TrainSettings(iterations=iterations, batch_size=batch_size, learning_rate=learning_rate,
+                             eval_every=eval_every, patience=patience, seed=seed,
+                             max_seconds=None if max_minutes is None else 60.0 * max_minutes,
+                             augmentation=Augmentation(crop_px=crop_px))
+    card = run_training(request, config.pipeline, settings)
+    typer.echo(json.dumps({"files": card["files"], "validation": card["validation"]}, indent=1))
+
+
+@app.command("label-init")
+def label_init(volume: Path = typer.Argument(..., exists=True, dir_okay=False, help="Volume (TIFF or HDF5, 1/m)."),
+               out: Path = typer.Option(..., "--out", help="Label TIFF stack to write."),
+               key: Optional[str] = typer.Option(None, help="HDF5 dataset of the volume.")) -> None:
+    """Initial labels by edge-based segmentation (gradient + watershed), for manual correction."""
+    from .training import run_label_init
+
+    typer.echo(json.dumps(run_label_init(volume, out, key=key)))
 
 
 if __name__ == "__main__":

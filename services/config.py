@@ -18,7 +18,7 @@ import tomllib
 from pathlib import Path
 from typing import Literal, Mapping
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 ENV_PREFIX = "POREWATCH_"
 
@@ -49,7 +49,7 @@ class IngestConfig(_Section):
 
 
 class PipelineConfig(_Section):
-    """Reconstruction and segmentation stages."""
+    """Reconstruction stages (segmentation has its own section)."""
 
     backend: Literal["auto", "numpy", "cupy"] = Field("auto", description="array backend; auto = cupy if a GPU works")
     recon_method: Literal["gridrec", "fbp"] = "gridrec"
@@ -68,9 +68,37 @@ class PipelineConfig(_Section):
                             "frame arrival to the end of the step")
     stripe_sorting_size: int = Field(3, ge=3, description="median window of sorting-based stripe removal, px")
     memory_budget_bytes: int = Field(2 * 1024**3, gt=0, description="bound on reconstruction working memory")
-    segmentation: Literal["otsu", "multiotsu"] = Field("otsu", description="segmentation method")
     step_queue_size: int = Field(2, ge=1, description="assembled steps waiting for reconstruction")
     result_queue_size: int = Field(2, ge=1, description="volumes waiting for segmentation and analysis")
+
+
+class SegmentationConfig(_Section):
+    """Segmentation: the ResNet34 U-Net (Dixit et al.) or the classical Otsu baseline; see
+    ``porewatch.services.segmentation``."""
+
+    method: Literal["cnn", "otsu", "multiotsu"] = Field(
+        "cnn", description="cnn = the U-Net on the slices crossing the Li electrodes, multi-Otsu elsewhere; "
+                           "otsu / multiotsu = the classical baseline alone")
+    backend: Literal["auto", "tensorrt", "torch", "onnxruntime"] = Field(
+        "auto", description="auto = TensorRT with a GPU, else torch on CUDA, else ONNX Runtime (CPU)")
+    model_path: Path | None = Field(None, description="model file (.onnx, or .safetensors for torch); "
+                                                      "unset = the shipped model")
+    tile_px: int = Field(512, ge=32, multiple_of=32, description="largest network input side, multiple of 32")
+    overlap_px: int = Field(64, ge=0, description="smallest overlap of neighbouring tiles, blended")
+    batch_size: int = Field(8, ge=1, description="tiles per network call (and the TensorRT profile's maximum)")
+    electrode_margin_um: float = Field(60.0, ge=0, description="slices this far beyond the coarse Li bands "
+                                                                 "also go through the network")
+    confident_probability: float = Field(0.8, gt=0, lt=1, description="probability counted as confident "
+                                                                      "in the step report")
+    engine_cache_dir: Path = Field(Path("porewatch-data/engines"), description="TensorRT engines, one per GPU "
+                                                                              "model, TensorRT and model file")
+    threads: int | None = Field(None, ge=1, description="CPU threads of ONNX Runtime / torch; unset = theirs")
+
+    @model_validator(mode="after")
+    def _overlap_fits_tile(self):
+        if self.overlap_px > self.tile_px // 2:
+            raise ValueError(f"overlap_px ({self.overlap_px}) must not exceed half of tile_px ({self.tile_px})")
+        return self
 
 
 class AnalysisConfig(_Section):
@@ -84,6 +112,20 @@ class AnalysisConfig(_Section):
         "std", description="hot-spot departure scale: robust std of j, or multiples of mean j")
     hotspot_threshold: float = Field(4.0, gt=0, description="hot spot: |j - mean| above this many scale units")
     hotspot_min_area_um2: float = Field(2500.0, ge=0, description="smallest hot-spot area reported")
+    hotspot_min_area_px: int = Field(16, ge=1, description="smallest hot-spot area in pixels (noise specks)")
+    hotspot_min_compactness: float = Field(0.5, ge=0, le=1, description="hot spots are compact; arcs and "
+                                                                        "streaks (artefacts) score below")
+    hotspot_peak_factor: float = Field(2.0, ge=1, description="a hot spot must peak at this times the threshold")
+    porosity_distribution_window_px: int = Field(5, ge=1, description="lateral window of the local porosity "
+                                                                      "whose distribution and modes are reported")
+    llzo_depth_bin_um: float = Field(36.0, gt=0, description="bin of the pellet's porosity depth profile")
+    llzo_interfacial_um: float = Field(100.0, gt=0, description="thickness of the pellet's interfacial regions")
+    llzo_transport_every_steps: int = Field(1, ge=0, description="tortuosity and microstructure factors of the "
+                                                                 "pellet every N steps (0 = never)")
+    llzo_box_max_px: int = Field(128, ge=8, description="lateral side of the pellet boxes for tortuosity")
+    llzo_domains: int = Field(2, ge=0, description="microstructure-factor domains per pellet region")
+    llzo_domain_max_px: int = Field(16, ge=4, description="largest side of a microstructure-factor domain")
+    llzo_grain_size_um: float = Field(20.0, gt=0, description="grain size of the synthetic LLZO domains")
 
 
 class TiledConfig(_Section):
@@ -116,16 +158,43 @@ class ServiceConfig(_Section):
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
 
 
+class WebConfig(_Section):
+    """The control-room page served by ``porewatch serve`` over HTTP on ``network.host``."""
+
+    enabled: bool = True
+    port: int = Field(8580, ge=0, le=65535, description="HTTP port of the control-room page; 0 = any free port")
+
+
+class RescanConfig(_Section):
+    """Rescans of hot spots through a bluesky-queueserver RE Manager."""
+
+    policy: Literal["off", "suggest", "auto"] = Field(
+        "suggest", description="off; suggest = publish a request for a person to approve; auto = submit at once")
+    queue_server: str = Field("tcp://127.0.0.1:60615", description="RE Manager 0MQ control address")
+    plan_name: str = Field("roi_rescan", description="rescan plan defined in the queue server's startup code")
+    roi_radius_um: float = Field(250.0, gt=0, description="radius of the region of interest around a hot spot")
+    angle_factor: int = Field(2, ge=1, description="projections of a rescan, as a multiple of the step's")
+    max_per_hour: int = Field(4, ge=1, description="at most this many submissions in any hour")
+    repeat_after_steps: int = Field(2, ge=0, description="no new rescan of a hot spot within this many steps")
+    audit_log: Path | None = Field(None, description="JSON lines, one per decision; unset = rescan-audit.jsonl "
+                                                     "beside tiled.directory")
+    timeout_s: float = Field(5.0, gt=0, description="longest wait for an answer of the queue server")
+    start_queue: bool = Field(True, description="start the RE Manager's queue after a submission if it is idle")
+
+
 class Config(_Section):
     """The whole configuration; ``porewatch config show`` prints it."""
 
     network: NetworkConfig = NetworkConfig()
     ingest: IngestConfig = IngestConfig()
     pipeline: PipelineConfig = PipelineConfig()
+    segmentation: SegmentationConfig = SegmentationConfig()
     analysis: AnalysisConfig = AnalysisConfig()
     tiled: TiledConfig = TiledConfig()
     simulation: SimulationConfig = SimulationConfig()
     service: ServiceConfig = ServiceConfig()
+    web: WebConfig = WebConfig()
+    rescan: RescanConfig = RescanConfig()
 
 
 def _parse_scalar(text: str) -> object:

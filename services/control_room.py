@@ -8,13 +8,18 @@ The header holds the scalars and an ``arrays`` list ``[{"name", "dtype", "shape"
 the buffers that follow, in order. Topics:
 
 ``status``
-    service and step progress: ``{"event": "step_started" | "step_complete" | "step_failed", ...}``
+    service and step progress: ``{"event": "step_started" | "progress" | "stage" | "step_complete" |
+    "step_failed", ...}``
 ``porosity``
     per-electrode porosity scalars; arrays ``<electrode>_pore_density`` (n_y, n_x)
 ``current_density``
     per-electrode mean/std; arrays ``<electrode>_current_density`` (n_y, n_x), A/m^2
 ``hotspots``
     ``{"hotspots": {"top": [...], "bottom": [...]}}``
+``slices``
+    three orthogonal slices of the volume with their labels (see :mod:`porewatch.services.live_views`)
+``rescans``
+    rescan requests and decisions on hot spots (see :mod:`porewatch.services.rescan`)
 ``step``
     the whole report dict of a step (what ``porewatch report --json`` prints for it)
 """
@@ -22,13 +27,14 @@ the buffers that follow, in order. Topics:
 from __future__ import annotations
 
 import json
+import threading
 import time
 
 import numpy as np
 import zmq
 
 PROTOCOL = "porewatch.control/1"
-TOPICS = ("status", "porosity", "current_density", "hotspots", "step")
+TOPICS = ("status", "porosity", "current_density", "hotspots", "llzo", "slices", "rescans", "step")
 
 
 class ControlRoomPublisher:
@@ -38,6 +44,7 @@ class ControlRoomPublisher:
         self._address = address
         self._context = context or zmq.Context.instance()
         self._socket: zmq.Socket | None = None
+        self._lock = threading.Lock()  # the output stage and the rescan manager both publish
         self.endpoint: str | None = None
 
     def start(self) -> str:
@@ -63,7 +70,8 @@ class ControlRoomPublisher:
         full = {"protocol": PROTOCOL, "topic": topic, "time": time.time(), **header,
                 "arrays": [{"name": n, "dtype": str(a.dtype), "shape": list(a.shape)} for n, a in arrays.items()]}
         parts = [topic.encode(), json.dumps(full, allow_nan=True).encode(), *arrays.values()]
-        self._socket.send_multipart(parts, copy=False)
+        with self._lock:
+            self._socket.send_multipart(parts, copy=False)
 
     def stop(self) -> None:
         if self._socket is not None:

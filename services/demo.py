@@ -85,8 +85,8 @@ def run_demo(config: Config, *, out: TextIO = sys.stdout) -> int:
           f"{det.pixel_size_m * 1e6:.2f} um, {det.n_angles} angles, steps {[s.name for s in bench.steps]}", file=out)
     with LocalStack(config) as stack:
         print(f"  service up ({stack.service.backend_name} backend): frames {stack.frames_address}, control room "
-              f"{stack.control_room_address}, metrics :{stack.service.metrics_port}, Tiled {stack.service.tiled_uri}",
-              file=out)
+              f"{stack.control_room_address}, metrics :{stack.service.metrics_port}, Tiled {stack.service.tiled_uri}, "
+              f"page {stack.service.web_url or 'off'}", file=out)
         subscriber = ControlRoomSubscriber(stack.control_room_address, ("status", "step"))
         beamline = SimulatedBeamline(bench, documents_address=stack.documents_in_address,
                                      frames_address=stack.frames_address)

@@ -17,7 +17,8 @@ def with_free_ports(config: Config) -> Config:
     ports = free_tcp_ports(5, config.network.host)
     network = config.network.model_copy(update=dict(zip(
         ("documents_in_port", "documents_out_port", "frames_port", "control_room_port", "metrics_port"), ports)))
-    return config.model_copy(update={"network": network})
+    web = config.web.model_copy(update={"port": 0})  # the page binds a free port itself
+    return config.model_copy(update={"network": network, "web": web})
 
 
 class LocalStack:

@@ -14,6 +14,8 @@ from prometheus_client import disable_created_metrics
 
 STAGES = ("receive", "preprocess", "reconstruct", "segment", "analyse", "publish", "store")
 ELECTRODES = ("top", "bottom")
+#: Regions of the LLZO pellet (label values of the llzo gauges).
+LLZO_REGIONS = ("pellet", "interfacial_top", "bulk", "interfacial_bottom")
 #: Outcomes of the rescan policy (see porewatch.services.rescan), the label values of rescan_decisions.
 RESCAN_DECISIONS = ("suggested", "submitted", "approved", "rejected", "duplicate", "rate_limited", "failed",
                     "completed")
@@ -60,6 +62,17 @@ class ServiceMetrics:
                                     registry=r)
         self.hotspots_latest = Gauge("porewatch_hotspots_latest", "Hot spots found in the latest step",
                                      ["electrode"], registry=r)
+        self.mass_balance = Gauge("porewatch_current_density_mass_balance_ratio",
+                                  "Area-mean current density from thickness change over the applied one, latest step",
+                                  ["electrode"], registry=r)
+        self.porosity_modes = Gauge("porewatch_porosity_distribution_modes",
+                                    "Modes of the local Li porosity distribution, latest step", ["electrode"], registry=r)
+        self.llzo_porosity = Gauge("porewatch_llzo_porosity_ratio",
+                                   "X-ray transparent fraction of the LLZO pellet, latest step, by region",
+                                   ["region"], registry=r)
+        self.llzo_tortuosity = Gauge("porewatch_llzo_tortuosity_ratio",
+                                     "Tortuosity factor of the LLZO along z, latest step computed, by region",
+                                     ["region"], registry=r)
         self.backend_info = Gauge("porewatch_backend_info", "1 for the array backend in use", ["backend"],
                                   registry=r)
         self.rescan_decisions = Counter("porewatch_rescan_decisions_total",

@@ -20,11 +20,11 @@ from porewatch.kernels.prep.stripes import remove_stripes_fourier_wavelet, remov
 from porewatch.kernels.prep.zingers import remove_zingers
 from porewatch.kernels.quantify.step_analysis import AnalysisSettings, StepAnalysis, analyse_step
 from porewatch.kernels.recon.reconstruct import prefilter_projection, reconstruct, reconstruct_prefiltered
-from porewatch.kernels.segment.threshold import segment_threshold
 
 from .assembly import AssembledStep
-from .config import AnalysisConfig, PipelineConfig
+from .config import AnalysisConfig, PipelineConfig, SegmentationConfig
 from .metrics import ServiceMetrics
+from .segmentation import make_segmenter
 from .step_metadata import StepMetadata
 
 log = logging.getLogger(__name__)
@@ -124,6 +124,9 @@ class AnalysedStep:
     labels: np.ndarray
     analysis: StepAnalysis
     report: dict
+    #: (n_z, n_y, n_x) float32 probability of each voxel's class where the CNN segmented it, NaN elsewhere;
+    #: None for the classical methods.
+    confidence: np.ndarray | None = None
 
 
 def analysis_settings(config: AnalysisConfig) -> AnalysisSettings:
@@ -132,30 +135,45 @@ def analysis_settings(config: AnalysisConfig) -> AnalysisSettings:
                             pore_density_window_m=config.pore_density_window_um * 1e-6,
                             current_density_sigma_px=config.current_density_smoothing_px,
                             hotspot_mode=config.hotspot_mode, hotspot_threshold=config.hotspot_threshold,
-                            hotspot_min_area_m2=config.hotspot_min_area_um2 * 1e-12)
+                            hotspot_min_area_m2=config.hotspot_min_area_um2 * 1e-12,
+                            hotspot_min_area_px=config.hotspot_min_area_px,
+                            hotspot_min_compactness=config.hotspot_min_compactness,
+                            hotspot_peak_factor=config.hotspot_peak_factor,
+                            distribution_window_px=config.porosity_distribution_window_px,
+                            llzo_depth_bin_m=config.llzo_depth_bin_um * 1e-6,
+                            llzo_interfacial_m=config.llzo_interfacial_um * 1e-6,
+                            llzo_transport=config.llzo_transport_every_steps > 0,
+                            llzo_box_max_px=config.llzo_box_max_px, llzo_domains=config.llzo_domains,
+                            llzo_domain_max_px=config.llzo_domain_max_px,
+                            llzo_grain_size_m=config.llzo_grain_size_um * 1e-6)
 
 
 class StepAnalyser:
     """Segments a volume and quantifies it against the previous step of the same cell."""
 
-    def __init__(self, pipeline: PipelineConfig, analysis: AnalysisConfig):
-        self._method = pipeline.segmentation
+    def __init__(self, segmentation: SegmentationConfig, analysis: AnalysisConfig):
+        self._segmenter = make_segmenter(segmentation)
         self._settings = analysis_settings(analysis)
+        self._transport_every = analysis.llzo_transport_every_steps
         self._previous: dict[str, tuple[int, StepAnalysis]] = {}
 
     def run(self, item: ReconstructedStep, metrics: ServiceMetrics) -> AnalysedStep:
         meta = item.step.metadata
         started = time.perf_counter()
-        labels = segment_threshold(item.volume, method=self._method)
+        labels, confidence = self._segmenter(item.volume, pixel_size_m=meta.pixel_size_m)
         metrics.stage_duration.labels(stage="segment").observe(time.perf_counter() - started)
         started = time.perf_counter()
         previous_index, previous = self._previous.get(meta.cell_id, (None, None))
         if previous is not None and previous_index >= meta.step_index:
             previous = None  # a restarted experiment: no current density against a later step
+        every = self._transport_every
         analysis = analyse_step(item.volume, labels, pixel_size_m=meta.pixel_size_m, duration_s=meta.duration_s,
-                                previous=previous, settings=self._settings)
+                                previous=previous, applied_current_density_A_m2=meta.current_density_A_m2,
+                                settings=self._settings, llzo_transport=every > 0 and meta.step_index % every == 0,
+                                seed=meta.step_index)
         self._previous[meta.cell_id] = (meta.step_index, analysis)
         metrics.stage_duration.labels(stage="analyse").observe(time.perf_counter() - started)
         report = {**meta.to_dict(), "applied_current_density_A_m2": meta.current_density_A_m2, "run_uid": item.step.run_uid, "center_px": item.center_px,
-                  "frames": item.step.frame_counts, **analysis.to_report()}
-        return AnalysedStep(item, labels, analysis, report)
+                  "frames": item.step.frame_counts, **analysis.to_report(),
+                  "segmentation": self._segmenter.summary.to_report()}
+        return AnalysedStep(item, labels, analysis, report, confidence)

@@ -28,6 +28,33 @@ def read_cell_report(config: Config, cell_id: str) -> list[dict]:
             return []
 
 
+def write_cell_plots(config: Config, cell_id: str, directory) -> list:
+    """Figures of the cell's stored steps into ``directory`` (see :mod:`porewatch.services.plots`); the files."""
+    from pathlib import Path
+
+    from .plots import write_plots
+
+    with ExitStack() as stack:
+        if config.tiled.uri:
+            uri, api_key = config.tiled.uri, config.tiled.api_key
+        else:
+            server = stack.enter_context(LocalTiledServer(config.tiled.directory))
+            uri, api_key = server.uri, server.api_key
+        store = stack.enter_context(TiledResultStore(uri, api_key=api_key))
+        try:
+            steps = store.read_cell(cell_id)
+        except KeyError:
+            return []
+
+        def array(step_index: int, key: str):
+            try:
+                return store.read_array(cell_id, step_index, key)
+            except KeyError:
+                return None
+
+        return write_plots(steps, array, Path(directory))
+
+
 def _number(value, scale: float = 1.0, digits: int = 1) -> str:
     return "-" if value is None else f"{value * scale:.{digits}f}"
 

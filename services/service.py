@@ -24,6 +24,7 @@ from .ingest import DocumentSubscriber, FrameReceiver
 from .metrics import ServiceMetrics
 from .outputs import ResultOutput
 from .processing import FramePreprocessor, StepAnalyser, StepReconstructor
+from .rescan import AuditLog, QueueServerSubmitter, RescanManager
 from .stage_worker import StageWorker
 from .tiled_store import LocalTiledServer, TiledResultStore
 
@@ -46,6 +47,8 @@ class PorewatchService:
         self._components: list = []
         self.frames_endpoint = self.control_room_endpoint = None
         self.metrics_port: int | None = None
+        self.web_url: str | None = None
+        self.rescans: RescanManager | None = None
         self.tiled_uri: str | None = None
         self.tiled_api_key: str | None = None
         self.backend_name: str | None = None
@@ -76,9 +79,11 @@ class PorewatchService:
             self._components.append(publisher)
             reconstructor = StepReconstructor(cfg.pipeline)
             self.backend_name = reconstructor.backend_name
-            analyser = StepAnalyser(cfg.pipeline, cfg.analysis)
+            self.metrics.backend_info.labels(backend=self.backend_name).set(1)
+            rescans = self._start_rescans(publisher)
+            analyser = StepAnalyser(cfg.segmentation, cfg.analysis)
             output = ResultOutput(publisher, store, self.metrics, write_volumes=cfg.tiled.write_volumes,
-                                  backend=reconstructor.backend_name)
+                                  backend=reconstructor.backend_name, rescans=rescans)
             events, steps, volumes, analysed = (queue.Queue(cfg.ingest.frame_queue_size),
                                                 queue.Queue(cfg.pipeline.step_queue_size),
                                                 queue.Queue(cfg.pipeline.result_queue_size),
@@ -89,11 +94,14 @@ class PorewatchService:
                                       unknown_run_grace_s=cfg.ingest.unknown_run_grace_s,
                                       end_of_run_timeout_s=cfg.ingest.end_of_run_timeout_s)
             assembler.on_step_started = output.step_started
+            assembler.on_progress = output.step_progress
             stages = [
                 StageWorker("events", events, assembler.handle, steps, self.metrics, idle=assembler.poll),
-                StageWorker("steps", steps, lambda s: [reconstructor.run(s, self.metrics)], volumes, self.metrics,
+                StageWorker("steps", steps, lambda s: [reconstructor.run(output.stage_started("reconstruct", s),
+                                                                          self.metrics)], volumes, self.metrics,
                             on_error=output.step_failed),
-                StageWorker("volumes", volumes, lambda v: [analyser.run(v, self.metrics)], analysed, self.metrics,
+                StageWorker("volumes", volumes, lambda v: [analyser.run(output.stage_started("analyse", v),
+                                                                        self.metrics)], analysed, self.metrics,
                             on_error=output.step_failed),
                 StageWorker("analysed", analysed, lambda a: output.publish(a), None, self.metrics,
                             on_error=output.step_failed),
@@ -111,13 +119,39 @@ class PorewatchService:
             self._components += [receiver, subscriber]
             if net.metrics_enabled:
                 self.metrics_port = self.metrics.start(net.host, net.metrics_port)
+            if cfg.web.enabled:
+                self._start_web(rescans)
             self.started = True
-            log.info("porewatch serving: frames %s, control room %s, metrics :%s, backend %s",
-                     self.frames_endpoint, self.control_room_endpoint, self.metrics_port,
+            log.info("porewatch serving: frames %s, control room %s, metrics :%s, page %s, backend %s",
+                     self.frames_endpoint, self.control_room_endpoint, self.metrics_port, self.web_url,
                      reconstructor.backend_name)
         except BaseException:
             self.stop()
             raise
+
+    def _start_rescans(self, publisher: ControlRoomPublisher) -> RescanManager | None:
+        settings = self.config.rescan
+        if settings.policy == "off":
+            return None
+        audit = AuditLog(settings.audit_log or self.config.tiled.directory.parent / "rescan-audit.jsonl")
+        submitter = QueueServerSubmitter(settings.queue_server, timeout_s=settings.timeout_s,
+                                         start_queue=settings.start_queue)
+        rescans = RescanManager(settings, publish=publisher.publish, metrics=self.metrics, audit=audit,
+                                submitter=submitter)
+        rescans.start()
+        self._components.append(rescans)
+        self.rescans = rescans
+        return rescans
+
+    def _start_web(self, rescans: RescanManager | None) -> None:
+        from .web import ControlRoomWeb  # starlette and uvicorn only when the page is served
+
+        web = ControlRoomWeb(host=self.config.network.host, port=self.config.web.port,
+                             control_room_address=self.control_room_endpoint, tiled_uri=self.tiled_uri,
+                             tiled_api_key=self.tiled_api_key, rescans=rescans, context=self._context)
+        web.start()
+        self._components.append(web)
+        self.web_url = web.url
 
     def stop(self) -> None:
         """Stop receivers first, then stages, then outputs (idempotent)."""

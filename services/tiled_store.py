@@ -8,6 +8,9 @@ Tree written by :class:`TiledResultStore` (any Tiled server; the local one is th
             labels             (n_z, n_y, n_x) uint8
             <map>              (N, N) float32, NaN where undefined, dims ("y", "x")
             metrics            one-row table of the step's scalar metrics
+            rescan_<id>/       container, specs ["porewatch-rescan"]: a hot spot's rescan (its report as
+                               metadata, region-of-interest arrays); listed in the step's ``rescans`` and
+                               in the hot spot's ``rescans``
 
 :class:`LocalTiledServer` runs ``tiled serve catalog`` in a child process on 127.0.0.1 with
 the directory layout of ``tiled.server.SimpleTiledServer`` (``catalog.db`` SQLite catalog,
@@ -39,6 +42,7 @@ logger = logging.getLogger(__name__)
 HOST = "127.0.0.1"
 CELL_SPEC = "porewatch-cell"
 STEP_SPEC = "porewatch-step"
+RESCAN_SPEC = "porewatch-rescan"
 METRICS_KEY = "metrics"
 #: Dimension names given to arrays without explicit ``dims``, by number of dimensions.
 DEFAULT_DIMS = {2: ("y", "x"), 3: ("z", "y", "x")}
@@ -364,6 +368,48 @@ class TiledResultStore:
             step.write_array(array, key=name, dims=array_dims)
         if metrics:
             step.write_table({name: [value] for name, value in metrics.items()}, key=METRICS_KEY)
+
+    def write_rescan(self, cell_id: str, step_index: int, key: str, *, metadata: Mapping[str, Any],
+                     arrays: Mapping[str, np.ndarray], hotspot: tuple[str, int],
+                     dims: Mapping[str, Sequence[str]] | None = None) -> str:
+        """Store a hot spot's rescan inside its step and link it from the step and the hot spot.
+
+        The container ``<cell_id>/step_<NNN>/<key>`` holds ``metadata`` (plus ``arrays``) and the
+        arrays; the step's metadata gains ``rescans`` (keys) and the hot spot ``(electrode, id)`` of
+        ``metadata[electrode]["hotspots"]`` a ``rescans`` list. Returns the path of the container.
+
+        Raises
+        ------
+        KeyError
+            If the step is not stored.
+        """
+        stored = _arrays_with_dims(arrays, dims or {})
+        rescan_metadata = to_json_metadata(dict(metadata))
+        rescan_metadata["arrays"] = sorted(stored)
+        cell, name = self._existing_cell(cell_id), step_key(step_index)
+        if name not in cell:
+            raise KeyError(f"cell {cell_id!r} has no {name}")
+        step = cell[name]
+        if key in step:
+            step.delete_contents(key, recursive=True, external_only=False)
+        node = step.create_container(key, metadata=rescan_metadata, specs=[RESCAN_SPEC])
+        for array_key, (array, array_dims) in stored.items():
+            node.write_array(array, key=array_key, dims=array_dims)
+        electrode, hotspot_id = hotspot
+        parent = _plain(step.metadata)
+        for spot in parent.get(electrode, {}).get("hotspots", []):
+            if spot.get("id") == hotspot_id:
+                spot["rescans"] = sorted(set(spot.get("rescans", [])) | {key})
+        step.update_metadata({electrode: parent[electrode], "rescans": sorted(set(parent.get("rescans", [])) | {key})})
+        return f"{cell_id}/{name}/{key}"
+
+    def read_rescan(self, cell_id: str, step_index: int, key: str) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+        """Metadata and arrays of a rescan stored by :meth:`write_rescan`. Raises KeyError naming what is missing."""
+        cell, name = self._existing_cell(cell_id), step_key(step_index)
+        if name not in cell or key not in cell[name]:
+            raise KeyError(f"{cell_id}/{name} has no rescan {key!r}")
+        node = cell[name][key]
+        return _plain(node.metadata), {array_key: np.asarray(node[array_key].read()) for array_key in node}
 
     def _cell(self, cell_id: str) -> Any:
         """The container of a cell, created if missing."""

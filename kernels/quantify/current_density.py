@@ -13,7 +13,7 @@ import math
 from porewatch.kernels.backend import check_array
 from porewatch.kernels.constants import FARADAY_C_PER_MOL, MOLAR_VOLUME_LI_M3_PER_MOL
 from porewatch.kernels.quantify.electrodes import ELECTRODES
-from porewatch.kernels.quantify.ndimage_backend import ndimage_module
+from porewatch.kernels.quantify.ndimage_backend import nan_gaussian_filter
 
 
 def current_density_map(
@@ -62,17 +62,8 @@ def current_density_map(
     scale = sign * FARADAY_C_PER_MOL / (duration_s * MOLAR_VOLUME_LI_M3_PER_MOL)
     j = (thickness_after_m.astype(xp.float64) - thickness_before_m) * scale
     if smoothing_sigma_px > 0:
-        j = _nan_gaussian(j, smoothing_sigma_px, xp)
+        j = nan_gaussian_filter(j, sigma_px=smoothing_sigma_px, xp=xp)
     return xp.ascontiguousarray(j, dtype=xp.float32)
-
-
-def _nan_gaussian(values, sigma_px: float, xp):
-    """Gaussian smoothing that ignores NaN and keeps it where the input has it."""
-    ndi = ndimage_module(xp)
-    known = xp.isfinite(values)
-    weight = ndi.gaussian_filter(known.astype(xp.float64), sigma_px, mode="constant")
-    total = ndi.gaussian_filter(xp.where(known, values, 0.0), sigma_px, mode="constant")
-    return xp.where(known, total / xp.where(known, weight, 1.0), xp.nan)
 
 
 def area_mean_std(values) -> tuple[float, float]:

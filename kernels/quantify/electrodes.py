@@ -3,26 +3,35 @@
 The stack along z (row 0 at the top) is steel | Li | LLZO | Li | steel.  Each Li foil is a
 low-attenuation band between two dense plateaus.  For each edge of a band:
 
-1. Plateau levels: the median of ``plateau_px`` rows on either side, ``edge_margin_px``
-   rows away from the edge (the fringes and blur of the edge stay out of them).
-2. The edge is bracketed where the profile crosses the midpoint between the two levels.
-   Partial-volume voxels and a symmetric blur keep the midpoint on the true edge, and the
-   phase-contrast fringes (overshoot on the dense side, undershoot on the light side)
-   are odd about it.  Pores in the Li (mu ~ 0 against 7 1/m) barely move the low level
-   next to jumps of ~550 (steel) and ~1440 1/m (LLZO).
+1. Levels: per column, the median of the Li's interior rows and of the dense layer's
+   (the steel's interior; the first ``plateau_px`` pellet rows beyond ``edge_margin_px``),
+   rows ``edge_margin_px`` clear of every edge.  A level far from the cell's median (a
+   hot-spot cap filling the steel rows, a stripped hollow in the Li rows) is replaced by
+   its neighbours' (:func:`_steady_level`).
+2. The edge is bracketed by the first sample above the midpoint between the two levels,
+   walking from the middle of the Li towards the far side of the dense layer: pores
+   behind the face (pellet pores, 5 % of LLZO) cannot move it, and a hot-spot cap that
+   moves an interface by many voxels is still found.
 3. Sub-voxel position: the step-integral estimate over the ``2 edge_margin_px + 1``
    samples around the crossing.  For a step sampled by partial-volume voxels, the sum of
    the normalised samples ``(v - low) / (high - low)`` over a window equals the window's
    length beyond the edge whatever the blur, and odd fringes add nothing to it.  Linear
    interpolation between the two bracketing samples errs by up to ~0.1 voxel depending
    on where the edge falls within its voxel; this estimate does not, which matters
-   because thickness changes between steps are usually a fraction of a voxel.
+   because thickness changes between steps are usually a fraction of a voxel.  A sample
+   behind the crossing that drops by more than ``_DROP`` (a pore) is held at its
+   predecessor's value.
+4. Linearisation (``linearise=True``): each row integrates *intensity* over its height
+   before ``-log``, so across the face of a dense layer the profile rises late and the
+   face reads up to ~0.5 voxel inside LLZO and ~0.15 inside steel (exponential
+   edge-gradient effect).  The samples are mapped back to intensity fractions with the
+   column's effective line-integral contrast, computed from the measured jump map alone
+   (:mod:`~porewatch.kernels.quantify.edge_linearisation`), before the step integral.
 
 Two passes: a coarse one on the profile averaged over the usable cell area finds the two
 bands, their edges and the middles of the neighbouring layers; then every column is
-searched around each coarse edge, never past the middle of a layer, after a light
-lateral Gaussian smoothing that tames the noise.  Columns near the rim of the cell are
-masked out (NaN).
+searched, after a light lateral Gaussian smoothing that tames the noise.  Columns near
+the rim of the cell are masked out (NaN).
 """
 
 import math
@@ -34,10 +43,14 @@ from skimage.filters import threshold_multiotsu
 
 from porewatch.kernels.backend import check_array, to_numpy
 from porewatch.kernels.quantify.cell import CellFootprint, cell_footprint
-from porewatch.kernels.quantify.ndimage_backend import ndimage_module
+from porewatch.kernels.quantify.edge_linearisation import effective_edge_contrast, linearise_fraction
+from porewatch.kernels.quantify.ndimage_backend import nan_gaussian_filter, ndimage_module
 
 #: Electrode names in stack order: "top" is the Li foil nearer row 0.
 ELECTRODES = ("top", "bottom")
+
+#: Drop (in units of the jump) behind a face taken for a pore rather than noise.
+_DROP = 0.2
 
 
 @dataclass(frozen=True)
@@ -123,68 +136,70 @@ class CellInterfaces:
 
 
 @dataclass(frozen=True)
-class _EdgeWindow:
-    """Rows ``[lo, hi)`` searched for one edge, walked from the Li side (``start``) outward."""
+class _Walk:
+    """``count`` rows from ``start`` (inside the Li) stepping by ``step`` (+-1) towards a dense layer."""
 
-    lo: int
-    hi: int
-    outward: int
-    n_low: int
-    n_high: int
+    start: int
+    step: int
+    count: int
 
-    @property
-    def start(self) -> int:
-        return self.lo if self.outward > 0 else self.hi - 1
+    @classmethod
+    def between(cls, li_row: float, dense_row: float, n_z: int) -> "_Walk":
+        step = 1 if dense_row > li_row else -1
+        start = min(max(round(li_row), 0), n_z - 1)
+        stop = min(max(round(dense_row), 0), n_z - 1)
+        return cls(start, step, abs(stop - start) + 1)
 
-    def ordered(self, block):
-        """``block`` (rows ``lo:hi`` first) reordered from the Li side outward."""
-        return block if self.outward > 0 else block[::-1]
+    def take(self, block, first_row: int):
+        """Rows of the walk from ``block`` (whose row 0 is volume row ``first_row``), in walk order."""
+        begin = self.start - first_row
+        end = begin + self.step * (self.count - 1)
+        return block[begin : end + 1] if self.step > 0 else block[end : begin + 1][::-1]
 
-
-def _edge_window(
-    edge_row: float, *, li_centre_row: float, dense_centre_row: float, margin_px: int, plateau_px: int
-) -> _EdgeWindow:
-    """Rows searched for the edge at ``edge_row``, kept between the middles of the two layers."""
-    outward = 1 if dense_centre_row > edge_row else -1
-    li_first = math.ceil(edge_row) if outward < 0 else math.floor(edge_row)
-    dense_first = li_first + outward
-    half = margin_px + plateau_px
-    n_li = min(half, abs(li_first - round(li_centre_row)) + 1)
-    n_dense = min(half, abs(dense_first - round(dense_centre_row)) + 1)
-    first, last = li_first - outward * (n_li - 1), dense_first + outward * (n_dense - 1)
-    return _EdgeWindow(
-        lo=min(first, last),
-        hi=max(first, last) + 1,
-        outward=outward,
-        n_low=max(1, n_li - margin_px),
-        n_high=max(1, n_dense - margin_px),
-    )
+    def row(self, index):
+        """Volume row of (fractional) walk index ``index``."""
+        return self.start + self.step * index
 
 
-def _plateau_levels(profiles, window: _EdgeWindow, xp):
-    """Median of the Li-side and of the dense-side plateau rows of each profile, ``(M,)`` each."""
-    low = xp.median(profiles[: window.n_low], axis=0)
-    high = xp.median(profiles[profiles.shape[0] - window.n_high :], axis=0)
-    return low, high
+def _interior_rows(edge_a: float, edge_b: float, margin_px: int) -> np.ndarray:
+    """Rows whose centre lies between two edges (fractional rows), ``margin_px`` clear of both.
+
+    The row nearest the middle when the layer is thinner than the margins allow.
+    """
+    low, high = sorted((edge_a, edge_b))
+    rows = np.arange(math.ceil(low + margin_px), math.floor(high - margin_px) + 1)
+    return rows if rows.size else np.array([round(0.5 * (low + high))])
 
 
-def _edge_position(profiles, window: _EdgeWindow, low, high, xp, *, half_width: int):
-    """Sub-voxel row of the edge in each profile, NaN where the profile never crosses the midpoint.
+def _edge_position(profiles, low, high, xp, *, half_width: int, contrast=None):
+    """Fractional walk index of the edge in each profile, NaN where it never crosses the midpoint.
 
-    ``profiles`` is ``(K, M)``: the window's rows ordered from the Li side outward;
-    ``low``, ``high`` ``(M,)`` the plateau levels.  The number of samples at or below the
-    midpoint level brackets the edge; the position is then the step-integral estimate
-    over the ``2 half_width + 1`` samples around it.
+    ``profiles`` is ``(K, M)``, each walked from inside the Li outward; ``low``, ``high``
+    ``(M,)`` the levels of the Li and of the dense layer.  The first sample above the
+    midpoint brackets the edge (pores farther on cannot move it); the position is the
+    step-integral estimate over the ``2 half_width + 1`` samples around it: for
+    partial-volume samples ``f = (v - low) / (high - low)`` of a step blurred symmetrically,
+    ``sum(1 - f)`` over a window is the window's length before the edge, and odd fringes
+    add nothing to it.  A sample beyond the crossing that drops more than ``_DROP`` below
+    its predecessor (capped at 1) takes the predecessor's value, so a pore behind the face
+    does not pull the edge in while noise is left alone.  With ``contrast``
+    ``(M,)`` the samples are linearised first (:func:`linearise_fraction`).
     """
     n_rows = profiles.shape[0]
-    below = xp.count_nonzero(profiles <= 0.5 * (low + high), axis=0)
-    found = (below > 0) & (below < n_rows) & (high > low)
-    half_width = min(half_width, (n_rows - 1) // 2)
-    centre = xp.clip(below, half_width, n_rows - 1 - half_width)
-    rows = centre[None] + xp.arange(-half_width, half_width + 1)[:, None]
-    fraction = (xp.take_along_axis(profiles, rows, axis=0) - low) / xp.where(found, high - low, 1.0)
-    position = centre + half_width + 0.5 - fraction.sum(axis=0)
-    return xp.where(found, window.start + window.outward * position, xp.nan).astype(xp.float32)
+    fraction = (profiles - low) / xp.where(high > low, high - low, 1.0)
+    if contrast is not None:
+        fraction = linearise_fraction(fraction, contrast, xp)
+    above = fraction > 0.5
+    found = xp.any(above, axis=0) & (high > low)
+    crossing = xp.argmax(above, axis=0)
+    rows = crossing[None] + xp.arange(-half_width, half_width + 1)[:, None]
+    samples = xp.take_along_axis(fraction, xp.clip(rows, 0, n_rows - 1), axis=0)
+    samples = xp.where(rows < 0, 0.0, xp.where(rows >= n_rows, 1.0, samples))
+    for index in range(half_width + 1, 2 * half_width + 1):
+        held = xp.minimum(samples[index - 1], 1.0)
+        samples[index] = xp.where(samples[index] < held - _DROP, held, samples[index])
+    position = crossing - half_width - 0.5 + (1.0 - samples).sum(axis=0)
+    return xp.where(found, position, xp.nan)
 
 
 def _runs(flags: np.ndarray) -> list[tuple[int, int, bool]]:
@@ -234,18 +249,15 @@ def coarse_bands(
     bands = []
     for name, index in zip(ELECTRODES, foils):
         first, last, _ = runs[index]
+        low = float(np.median(profile[_interior_rows(first - 0.5, last + 0.5, edge_margin_px)]))
         edges = []
-        for edge_row, dense_centre in ((first - 0.5, middle[index - 1]), (last + 0.5, middle[index + 1])):
-            window = _edge_window(
-                edge_row,
-                li_centre_row=middle[index],
-                dense_centre_row=dense_centre,
-                margin_px=edge_margin_px,
-                plateau_px=plateau_px,
-            )
-            block = window.ordered(profile[window.lo : window.hi])[:, None]
-            low, high = _plateau_levels(block, window, np)
-            edges.append(float(_edge_position(block, window, low, high, np, half_width=edge_margin_px)[0]))
+        for dense in (index - 1, index + 1):
+            dense_rows = _interior_rows(runs[dense][0] - 0.5, runs[dense][1] + 0.5, edge_margin_px)
+            high = np.float32(np.median(profile[dense_rows]))
+            walk = _Walk.between(middle[index], middle[dense], n_z)
+            samples = walk.take(profile, 0)[:, None]
+            position = _edge_position(samples, np.float32(low), high, np, half_width=edge_margin_px)[0]
+            edges.append(float(walk.row(position)))
         if name == "top":
             bands.append(ElectrodeBand(name, edges[0], edges[1], middle[index - 1], middle[index + 1]))
         else:
@@ -260,31 +272,75 @@ class _Search:
     lateral_sigma_px: float
     edge_margin_px: int
     plateau_px: int
+    pixel_size_m: float
+    linearise: bool
 
 
-def _column_edges(mu, usable, xp, *, band: ElectrodeBand, search: _Search):
-    """Rows of the collector and electrolyte edges of every usable column, shape ``(M,)`` each."""
+def _column_edges(mu, usable, inside, xp, *, band: ElectrodeBand, search: _Search):
+    """Rows of the collector and electrolyte edges of every usable column, shape ``(M,)`` each.
+
+    ``inside`` ``(n_y, n_x)`` marks the columns of the cell (a superset of ``usable``): their
+    levels fill columns whose own level is off, and their jumps enter the effective edge
+    contrast.  Each edge is searched walking from the middle of the Li to the far side of
+    the dense layer (the steel's outer face, the pellet's middle), so a hot-spot cap that
+    moves an interface by many voxels is still found.
+    """
     ndi = ndimage_module(xp)
-    li_centre = 0.5 * (band.collector_row + band.electrolyte_row)
+    n_z, margin = mu.shape[0], search.edge_margin_px
+    steel_outer = 2 * band.collector_centre_row - band.collector_row
+    li_middle = 0.5 * (band.collector_row + band.electrolyte_row)
+    first = max(math.floor(min(steel_outer, band.pellet_centre_row)), 0)
+    last = min(math.ceil(max(steel_outer, band.pellet_centre_row)), n_z - 1)
+    block = mu[first : last + 1].astype(xp.float32)
+    if search.lateral_sigma_px > 0:
+        block = ndi.gaussian_filter(block, sigma=(0.0, search.lateral_sigma_px, search.lateral_sigma_px))
+    block = block[:, inside]
+    into_pellet = 1 if band.pellet_centre_row > band.electrolyte_row else -1
+    reach = min(2 * margin + search.plateau_px, abs(band.pellet_centre_row - band.electrolyte_row) + margin)
+    level_rows = {
+        "lithium": _interior_rows(band.collector_row, band.electrolyte_row, margin),
+        "collector": _interior_rows(steel_outer, band.collector_row, margin),
+        "electrolyte": _interior_rows(band.electrolyte_row, band.electrolyte_row + into_pellet * reach, margin),
+    }
+    rows = {kind: np.clip(values, first, last) - first for kind, values in level_rows.items()}
+    raw = {kind: xp.median(block[xp.asarray(values)], axis=0) for kind, values in rows.items()}
+    contrast_scale = abs(float(xp.median(raw["electrolyte"])) - float(xp.median(raw["lithium"])))
+    levels = {kind: _steady_level(values, inside, tolerance=0.25 * contrast_scale, xp=xp)
+              for kind, values in raw.items()}
+    keep = usable[inside]
     edges = {}
-    for kind, edge_row, dense_centre in (
-        ("collector", band.collector_row, band.collector_centre_row),
-        ("electrolyte", band.electrolyte_row, band.pellet_centre_row),
-    ):
-        window = _edge_window(
-            edge_row,
-            li_centre_row=li_centre,
-            dense_centre_row=dense_centre,
-            margin_px=search.edge_margin_px,
-            plateau_px=search.plateau_px,
-        )
-        block = mu[window.lo : window.hi].astype(xp.float32)
-        if search.lateral_sigma_px > 0:
-            block = ndi.gaussian_filter(block, sigma=(0.0, search.lateral_sigma_px, search.lateral_sigma_px))
-        profiles = window.ordered(block)[:, usable]
-        levels = _plateau_levels(profiles, window, xp)
-        edges[kind] = _edge_position(profiles, window, *levels, xp, half_width=search.edge_margin_px)
+    for kind, far_row in (("collector", steel_outer), ("electrolyte", band.pellet_centre_row)):
+        walk = _Walk.between(li_middle, far_row, n_z)
+        walk = _Walk(walk.start, walk.step, min(walk.count, abs(walk.start - (first if walk.step < 0 else last)) + 1))
+        low, high = levels["lithium"], levels[kind]
+        contrast = None
+        if search.linearise:
+            jump = xp.zeros(inside.shape, dtype=xp.float32)
+            jump[inside] = xp.clip(high - low, 0.0, None)
+            contrast = xp.asarray(effective_edge_contrast(jump, pixel_size_m=search.pixel_size_m))[usable]
+        position = _edge_position(walk.take(block[:, keep], first), low[keep], high[keep], xp,
+                                  half_width=margin, contrast=contrast)
+        edges[kind] = walk.row(position).astype(xp.float32)
     return edges["collector"], edges["electrolyte"]
+
+
+def _steady_level(values, inside, *, tolerance: float, xp, sigma_px: float = 4.0):
+    """Column levels ``(M,)`` with those farther than ``tolerance`` from their median
+    replaced by a NaN-aware Gaussian mean (``sigma_px`` columns) of the others around them.
+
+    A level is off where the layer it samples is not there (a hot-spot cap in the steel
+    rows, a stripped hollow in the Li rows); a material's level varies slowly across the
+    cell.  The others are kept as they are: near the rim of the cell (lateral blur) they
+    differ from their neighbours' for good reason.
+    """
+    centre = xp.median(values)
+    off = xp.abs(values - centre) > tolerance
+    if not bool(off.any()):
+        return values
+    plane = xp.full(inside.shape, xp.nan, dtype=xp.float32)
+    plane[inside] = xp.where(off, xp.nan, values)
+    filled = nan_gaussian_filter(plane, sigma_px=sigma_px, xp=xp, fill=True)[inside]
+    return xp.where(off, xp.where(xp.isfinite(filled), filled, centre), values).astype(xp.float32)
 
 
 def locate_interfaces(
@@ -295,6 +351,7 @@ def locate_interfaces(
     rim_margin_px: float = 5.0,
     edge_margin_px: int = 4,
     plateau_px: int = 8,
+    linearise: bool = True,
     footprint: CellFootprint | None = None,
 ) -> CellInterfaces:
     """Find the steel|Li and Li|LLZO interfaces of both electrodes in every column of the cell.
@@ -314,6 +371,10 @@ def locate_interfaces(
         Rows skipped next to an edge (fringes, blur, interface roughness) and rows whose
         median gives the plateau level beyond them.  A column's edge is found if it lies
         within ``edge_margin_px + plateau_px`` rows of the coarse edge.
+    linearise : bool
+        Correct the exponential edge-gradient effect of intensity averaging across the
+        faces of the dense layers (:mod:`~porewatch.kernels.quantify.edge_linearisation`);
+        without it the faces read up to ~0.5 voxel inside the LLZO and steel.
     footprint : CellFootprint, optional
         The cell's disc; found with :func:`cell_footprint` when omitted.
 
@@ -329,50 +390,17 @@ def locate_interfaces(
     )
     footprint = cell_footprint(mu) if footprint is None else footprint
     usable = footprint.mask(mu.shape[1:], margin_px=rim_margin_px, xp=xp)
+    inside = footprint.mask(mu.shape[1:], xp=xp) | usable
     coarse = coarse_bands(mu, usable=usable, edge_margin_px=edge_margin_px, plateau_px=plateau_px)
-    search = _Search(lateral_sigma_px, edge_margin_px, plateau_px)
+    search = _Search(lateral_sigma_px, edge_margin_px, plateau_px, pixel_size_m, linearise)
     maps = []
     for band in coarse:
-        edges = _column_edges(mu, usable, xp, band=band, search=search)
+        edges = _column_edges(mu, usable, inside, xp, band=band, search=search)
         planes = [xp.full(mu.shape[1:], xp.nan, dtype=xp.float32) for _ in edges]
         for plane, rows in zip(planes, edges):
             plane[usable] = rows * pixel_size_m
         maps.append(ElectrodeInterfaces(band.electrode, *planes))
     return CellInterfaces(maps[0], maps[1], coarse, footprint, usable)
-
-
-def electrode_depth_m(interfaces: ElectrodeInterfaces, *, n_z: int, pixel_size_m: float):
-    """Depth of each voxel centre into a Li electrode, measured from its Li|LLZO interface.
-
-    Parameters
-    ----------
-    interfaces : ElectrodeInterfaces
-    n_z : int
-        Number of rows of the volume.
-    pixel_size_m : float
-        Voxel size, m.
-
-    Returns
-    -------
-    rows : slice
-        Rows of the volume that the depth block covers.
-    depth : (rows, n_y, n_x) float32 array
-        Distance (m) from the electrolyte interface for voxels whose centre lies between
-        the column's two interfaces, NaN elsewhere.
-    """
-    _check_positive(pixel_size_m=pixel_size_m, n_z=n_z)
-    electrolyte, collector = interfaces.electrolyte_z_m, interfaces.collector_z_m
-    xp = check_array(electrolyte, name="interfaces.electrolyte_z_m", ndim=2)
-    if not bool(xp.isfinite(electrolyte).any()):
-        raise ValueError(f"interfaces: no column of the {interfaces.electrode} electrode has an interface")
-    z_min = float(xp.nanmin(xp.minimum(electrolyte, collector)))
-    z_max = float(xp.nanmax(xp.maximum(electrolyte, collector)))
-    rows = slice(max(math.ceil(z_min / pixel_size_m), 0), min(math.floor(z_max / pixel_size_m) + 1, n_z))
-    z = xp.arange(rows.start, rows.stop, dtype=xp.float32)[:, None, None] * pixel_size_m
-    sign = -1.0 if interfaces.electrode == "top" else 1.0
-    depth = sign * (z - electrolyte[None])
-    inside = (depth >= 0) & (depth <= xp.abs(collector - electrolyte)[None])
-    return rows, xp.where(inside, depth, xp.nan).astype(xp.float32)
 
 
 def check_same_grid(labels, interfaces: ElectrodeInterfaces) -> None:

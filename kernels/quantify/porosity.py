@@ -1,21 +1,23 @@
-"""Porosity of the Li electrodes and of the LLZO pellet, from a label volume.
+"""Porosity of the Li electrodes from a label volume: overall, near the Li|LLZO interface, by depth, mapped.
 
-Electrode porosity counts the voxels whose centre lies between a column's two interfaces:
-``pores / (pores + Li)`` (voxels of other classes there, e.g. partial-volume voxels
-labelled steel or LLZO, are left out).  Depth is measured from the Li|LLZO interface into
-the electrode.  The pellet's porosity is its X-ray transparent fraction, as in Dixit et al.
-(2020): ``(pores + Li) / (pores + Li + LLZO)`` between the two Li|LLZO interfaces, since Li
-inside the pellet cannot be told from voids.
+Porosity is ``pores / (pores + Li)`` over a layer of the electrode between a column's two
+interfaces; voxels of other classes there (partial-volume voxels labelled steel or LLZO)
+are left out.  Depth is measured from the Li|LLZO interface into the electrode, and a voxel
+straddling a layer's bounds counts by the share of its height inside (so a 10 um layer on
+9 um voxels is 10 um of Li).  Pores are the Li's own: a pore cluster enclosed mostly by
+LLZO belongs to the pellet (:func:`lithium_pores`).  The pellet is in
+:mod:`porewatch.kernels.quantify.llzo`.
 """
 
 import math
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import ndimage
 
 from porewatch.kernels.backend import check_array, to_numpy
 from porewatch.kernels.labels import Phase
-from porewatch.kernels.quantify.electrodes import ElectrodeInterfaces, check_same_grid, electrode_depth_m
+from porewatch.kernels.quantify.electrodes import ElectrodeInterfaces, check_same_grid
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,11 @@ class ElectrodePorosity:
         Porosity per depth bin.
     pore_density_map : (n_y, n_x) float32 array
         Porosity of each column within ``pore_density_window_m`` of the interface.
+    pore_length_map_m : (n_y, n_x) float32 array
+        Total length of pores along each column between its interfaces, m.
 
-    Figures without any Li or pore voxel are NaN.
+    Figures without any Li or pore voxel are NaN.  Pores are the Li's own
+    (:func:`lithium_pores`); voxels straddling a layer's bounds count by their share.
     """
 
     overall: float
@@ -43,6 +48,7 @@ class ElectrodePorosity:
     depth_bin_edges_m: np.ndarray
     depth_profile: np.ndarray
     pore_density_map: object
+    pore_length_map_m: object
 
 
 def electrode_porosity(
@@ -83,75 +89,116 @@ def electrode_porosity(
     for name, value in lengths.items():
         if not (math.isfinite(value) and value > 0):
             raise ValueError(f"{name} must be positive and finite, got {value}")
-    rows, depth = electrode_depth_m(interfaces, n_z=labels.shape[0], pixel_size_m=pixel_size_m)
+    rows, depth, thickness = _depth_block(interfaces, n_z=labels.shape[0], pixel_size_m=pixel_size_m, xp=xp)
     block = labels[rows]
-    pore = (block == Phase.PORE) & xp.isfinite(depth)
-    solid = (block == Phase.LITHIUM) & xp.isfinite(depth)
-    near = depth <= near_interface_m
-    in_window = depth <= pore_density_window_m
-    edges, profile = _depth_profile(depth, pore, solid, depth_bin_m, xp)
+    pore = xp.asarray(lithium_pores(labels, rows=rows)).astype(xp.float32)
+    counted = pore + (block == Phase.LITHIUM)
+    layer = _Layer(depth, thickness, pixel_size_m, xp)
+    near, whole, window = (layer.weights(0.0, length) for length in (near_interface_m, math.inf, pore_density_window_m))
+    edges, profile = _depth_profile(layer, pore, counted, depth_bin_m, xp)
     return ElectrodePorosity(
-        overall=_ratio(int(pore.sum()), int(pore.sum() + solid.sum())),
-        near_interface=_ratio(int((pore & near).sum()), int(((pore | solid) & near).sum())),
+        overall=_ratio(float((whole * pore).sum()), float((whole * counted).sum())),
+        near_interface=_ratio(float((near * pore).sum()), float((near * counted).sum())),
         depth_bin_edges_m=edges,
         depth_profile=profile,
-        pore_density_map=_column_ratio(
-            (pore & in_window).sum(axis=0), ((pore | solid) & in_window).sum(axis=0), xp
-        ),
+        pore_density_map=_column_ratio((window * pore).sum(axis=0), (window * counted).sum(axis=0), xp),
+        pore_length_map_m=xp.ascontiguousarray((whole * pore).sum(axis=0) * pixel_size_m, dtype=xp.float32),
     )
 
 
-def _depth_profile(depth, pore, solid, depth_bin_m: float, xp) -> tuple[np.ndarray, np.ndarray]:
-    """Porosity in bins of depth; bin ``b`` covers ``[b, b + 1) * depth_bin_m``."""
-    counted = pore | solid
-    bins = xp.floor(depth[counted] / depth_bin_m).astype(xp.int64)
-    n_bins = int(bins.max()) + 1 if bins.size else 0
-    pores = to_numpy(xp.bincount(bins, weights=pore[counted].astype(xp.float64), minlength=n_bins))
-    totals = to_numpy(xp.bincount(bins, minlength=n_bins)).astype(np.float64)
+def lithium_pores(labels, *, rows: slice, margin_px: int = 4) -> np.ndarray:
+    """Pore voxels of ``labels[rows]`` that belong to the Li: clusters enclosed mostly by Li.
+
+    A pore of the pellet that touches its face would otherwise count as a void of the Li
+    wherever the interface is placed a fraction of a voxel into the pellet.  Each
+    face-connected cluster of ``Phase.PORE`` voxels (over ``margin_px`` more rows on either
+    side, so pellet pores are seen whole) goes to the phase, Li or LLZO, that most of its
+    face neighbours belong to.
+
+    Returns
+    -------
+    (rows, n_y, n_x) bool ndarray
+    """
+    start, stop = max(rows.start - margin_px, 0), min(rows.stop + margin_px, labels.shape[0])
+    block = np.pad(to_numpy(labels[start:stop]), 1, constant_values=Phase.OUTSIDE)  # no wrap-around below
+    pore = block == Phase.PORE
+    clusters, count = ndimage.label(pore)
+    lithium = np.zeros(count + 1)
+    llzo = np.zeros(count + 1)
+    for axis in range(3):
+        for shift in (1, -1):
+            owner = np.roll(clusters, shift, axis=axis)
+            edge = (owner > 0) & ~pore  # a non-pore voxel next to cluster ``owner``
+            lithium += np.bincount(owner[edge & (block == Phase.LITHIUM)], minlength=count + 1)
+            llzo += np.bincount(owner[edge & (block == Phase.LLZO)], minlength=count + 1)
+    keep = lithium >= llzo
+    keep[0] = False
+    inner = keep[clusters][1:-1, 1:-1, 1:-1]
+    return inner[rows.start - start : rows.stop - start]
+
+
+def _depth_block(interfaces: ElectrodeInterfaces, *, n_z: int, pixel_size_m: float, xp):
+    """Rows reaching into the electrode, depth (m) of their voxel centres below the Li|LLZO
+    interface (NaN in unknown columns) and the thickness map ``(n_y, n_x)``."""
+    electrolyte, collector = interfaces.electrolyte_z_m, interfaces.collector_z_m
+    known = xp.isfinite(electrolyte) & xp.isfinite(collector)
+    if not bool(known.any()):
+        raise ValueError(f"interfaces: no column of the {interfaces.electrode} electrode has an interface")
+    z_min = float(xp.min(xp.minimum(electrolyte, collector)[known]))
+    z_max = float(xp.max(xp.maximum(electrolyte, collector)[known]))
+    rows = slice(max(math.floor(z_min / pixel_size_m), 0), min(math.ceil(z_max / pixel_size_m) + 1, n_z))
+    z = xp.arange(rows.start, rows.stop, dtype=xp.float32)[:, None, None] * pixel_size_m
+    sign = -1.0 if interfaces.electrode == "top" else 1.0
+    depth = xp.where(known[None], sign * (z - electrolyte[None]), xp.nan).astype(xp.float32)
+    return rows, depth, xp.where(known, xp.abs(collector - electrolyte), xp.nan).astype(xp.float32)
+
+
+class _Layer:
+    """Fraction of each voxel's depth extent ``[d - p/2, d + p/2]`` inside depth layers of the Li.
+
+    Voxels straddling a layer's boundary (the interfaces included) count by the part of
+    their height inside it, so a layer of 10 um on 9 um voxels is 10 um of Li, not one or
+    two rows of voxels.
+    """
+
+    def __init__(self, depth, thickness, pixel_size_m: float, xp):
+        self.xp, self.pixel = xp, pixel_size_m
+        known = xp.isfinite(depth)
+        self.top = xp.where(known, depth - 0.5 * pixel_size_m, 0.0)
+        self.bottom = xp.where(known, xp.minimum(depth + 0.5 * pixel_size_m, thickness[None]), 0.0)
+        self.thickness = thickness
+
+    def weights(self, low_m: float, high_m: float):
+        """(rows, n_y, n_x) float32 weights in [0, 1] of the layer ``[low_m, high_m]`` of the Li."""
+        xp = self.xp
+        overlap = xp.minimum(self.bottom, high_m) - xp.maximum(self.top, low_m)
+        return (xp.clip(overlap, 0.0, None) / self.pixel).astype(xp.float32)
+
+
+def _depth_profile(layer: _Layer, pore, counted, depth_bin_m: float, xp) -> tuple[np.ndarray, np.ndarray]:
+    """Porosity in bins of depth, each voxel split between the bins its height overlaps;
+    bin ``b`` covers ``[b, b + 1) * depth_bin_m``."""
+    inside = (layer.bottom > layer.top) & (counted > 0)
+    top, bottom = layer.top[inside], layer.bottom[inside]
+    pore, counted = pore[inside].astype(xp.float64), counted[inside].astype(xp.float64)
+    first = xp.floor(xp.clip(top, 0.0, None) / depth_bin_m).astype(xp.int64)
+    n_bins = int(xp.ceil(bottom.max() / depth_bin_m)) if bottom.size else 0
+    pores, totals = np.zeros(n_bins), np.zeros(n_bins)
+    for step in range(int(math.ceil(layer.pixel / depth_bin_m)) + 1):
+        index = first + step
+        overlap = xp.clip(xp.minimum(bottom, (index + 1) * depth_bin_m) - xp.maximum(top, index * depth_bin_m), 0.0, None)
+        keep = (overlap > 0) & (index < n_bins)
+        pores += to_numpy(xp.bincount(index[keep], weights=(overlap * pore)[keep], minlength=n_bins))[:n_bins]
+        totals += to_numpy(xp.bincount(index[keep], weights=(overlap * counted)[keep], minlength=n_bins))[:n_bins]
     with np.errstate(invalid="ignore", divide="ignore"):
         profile = np.where(totals > 0, pores / totals, np.nan)
     return np.arange(n_bins + 1) * depth_bin_m, profile
 
 
-def _ratio(part: int, whole: int) -> float:
+def _ratio(part: float, whole: float) -> float:
     return part / whole if whole else math.nan
 
 
 def _column_ratio(part, whole, xp):
-    ratio = part.astype(xp.float32) / xp.maximum(whole, 1).astype(xp.float32)
+    ratio = part / xp.where(whole > 0, whole, 1.0)
     return xp.ascontiguousarray(xp.where(whole > 0, ratio, xp.nan), dtype=xp.float32)
-
-
-def pellet_porosity(
-    labels, *, top: ElectrodeInterfaces, bottom: ElectrodeInterfaces, pixel_size_m: float
-) -> float:
-    """X-ray transparent fraction of the LLZO pellet between the two Li|LLZO interfaces.
-
-    Parameters
-    ----------
-    labels : (n_z, n_y, n_x) uint8 array
-    top, bottom : ElectrodeInterfaces
-        Interface maps, m; the pellet of a column spans the voxel centres strictly between
-        ``top.electrolyte_z_m`` and ``bottom.electrolyte_z_m``.
-    pixel_size_m : float
-
-    Returns
-    -------
-    float
-        ``(pores + Li) / (pores + Li + LLZO)``; NaN when no voxel is counted.
-    """
-    xp = check_array(labels, name="labels", ndim=3)
-    check_same_grid(labels, top)
-    upper, lower = top.electrolyte_z_m, bottom.electrolyte_z_m
-    if not (math.isfinite(pixel_size_m) and pixel_size_m > 0):
-        raise ValueError(f"pixel_size_m must be positive and finite, got {pixel_size_m}")
-    known = xp.isfinite(upper) & xp.isfinite(lower)
-    if not bool(known.any()):
-        return math.nan
-    start = max(math.ceil(float(upper[known].min()) / pixel_size_m), 0)
-    stop = min(math.floor(float(lower[known].max()) / pixel_size_m) + 1, labels.shape[0])
-    z = xp.arange(start, stop, dtype=xp.float32)[:, None, None] * pixel_size_m
-    inside = (z > upper[None]) & (z < lower[None])
-    block = labels[start:stop]
-    transparent = int((inside & ((block == Phase.PORE) | (block == Phase.LITHIUM))).sum())
-    return _ratio(transparent, transparent + int((inside & (block == Phase.LLZO)).sum()))

@@ -1,8 +1,8 @@
 """Li electrode thickness per column, and the Li it holds once pores are taken out."""
 
 from porewatch.kernels.backend import check_array
-from porewatch.kernels.labels import Phase
-from porewatch.kernels.quantify.electrodes import ElectrodeInterfaces, check_same_grid, electrode_depth_m
+from porewatch.kernels.quantify.electrodes import ElectrodeInterfaces, check_same_grid
+from porewatch.kernels.quantify.porosity import electrode_porosity
 
 
 def thickness_map(interfaces: ElectrodeInterfaces):
@@ -26,8 +26,8 @@ def thickness_map(interfaces: ElectrodeInterfaces):
 def lithium_volume_map(labels, interfaces: ElectrodeInterfaces, *, pixel_size_m: float):
     """Volume of Li in each column of an electrode: thickness minus pore length, times the pixel area.
 
-    The pore length of a column is the number of ``Phase.PORE`` voxels whose centre lies
-    between the column's interfaces, times the pixel size.
+    The pore length of a column is that of its Li's pores between the interfaces
+    (:attr:`~porewatch.kernels.quantify.porosity.ElectrodePorosity.pore_length_map_m`).
 
     Parameters
     ----------
@@ -43,9 +43,13 @@ def lithium_volume_map(labels, interfaces: ElectrodeInterfaces, *, pixel_size_m:
     (n_y, n_x) float32 array
         Li volume per column, m^3; NaN where the interfaces are unknown.
     """
-    xp = check_array(labels, name="labels", ndim=3)
+    check_array(labels, name="labels", ndim=3)
     check_same_grid(labels, interfaces)
-    rows, depth = electrode_depth_m(interfaces, n_z=labels.shape[0], pixel_size_m=pixel_size_m)
-    pores = ((labels[rows] == Phase.PORE) & xp.isfinite(depth)).sum(axis=0)
-    volume = (thickness_map(interfaces) - pores * pixel_size_m) * pixel_size_m**2
-    return xp.ascontiguousarray(volume, dtype=xp.float32)
+    pores = electrode_porosity(labels, interfaces, pixel_size_m=pixel_size_m).pore_length_map_m
+    return lithium_volume(thickness_map(interfaces), pores, pixel_size_m=pixel_size_m)
+
+
+def lithium_volume(thickness_m, pore_length_m, *, pixel_size_m: float):
+    """``(thickness - pore length) * pixel area`` per column, m^3, float32 ``(n_y, n_x)``."""
+    xp = check_array(thickness_m, name="thickness_m", ndim=2)
+    return xp.ascontiguousarray((thickness_m - pore_length_m) * pixel_size_m**2, dtype=xp.float32)

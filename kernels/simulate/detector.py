@@ -140,6 +140,11 @@ class DetectorSpec:
         rows = np.arange(self.n_rows * factor) / factor + (0.5 / factor - 0.5)
         return (rows - (self.n_rows - 1) / 2) * self.pixel_size_m
 
+    def row_edges_m(self, factor: int = 1) -> np.ndarray:
+        """(n_rows * factor + 1,) float64: z (m, cell frame) of the boundaries of ``factor`` slabs per row."""
+        rows = np.arange(self.n_rows * factor + 1) / factor - 0.5
+        return (rows - (self.n_rows - 1) / 2) * self.pixel_size_m
+
     def column_s_m(self, factor: int = 1) -> np.ndarray:
         """(n_cols * factor,) float64: s (m) of ``factor`` samples per column."""
         cols = np.arange(self.n_cols * factor) / factor + (0.5 / factor - 0.5)

@@ -24,7 +24,7 @@ from porewatch.kernels.simulate.projector import (
     bin_pixels,
     project_sections,
 )
-from porewatch.kernels.simulate.sections import cross_sections
+from porewatch.kernels.simulate.slabs import slab_sections
 
 _UINT16_MAX = np.iinfo(np.uint16).max
 
@@ -50,13 +50,15 @@ class StepFrames:
 def detected_intensity(state: CellState, detector: DetectorSpec) -> np.ndarray:
     """Noise-free intensity behind the sample relative to the open beam.
 
-    Exact line integrals on a 2 x 2 sub-pixel grid -> exit wave -> Fresnel propagation
-    over ``detector.propagation_distance_m`` -> |.|^2 -> pixel binning -> detector blur.
+    Line integrals on a 2 x 2 sub-pixel grid (each sub-row the exact or near-exact mean over
+    its half-row slab of z, see :mod:`porewatch.kernels.simulate.slabs`) -> exit wave ->
+    Fresnel propagation over ``detector.propagation_distance_m`` -> |.|^2 -> pixel binning
+    -> detector blur.
 
     Returns (n_angles, n_rows, n_cols) float32, 1 where nothing is in the beam.
     """
     angles = np.deg2rad(detector.angles_deg())
-    sections = cross_sections(state, z_m=detector.row_z_m(SUPERSAMPLING))
+    sections, spheres = slab_sections(state, z_edges_m=detector.row_edges_m(SUPERSAMPLING))
     s_m = detector.column_s_m(SUPERSAMPLING)
     pitch = detector.pixel_size_m / SUPERSAMPLING
     optics = dict(wavelength_m=detector.wavelength_m, distance_m=detector.propagation_distance_m,
@@ -64,7 +66,7 @@ def detected_intensity(state: CellState, detector: DetectorSpec) -> np.ndarray:
     pad = fringe_margin_px(**optics)
     out = np.empty((angles.size, detector.n_rows, detector.n_cols), dtype=np.float32)
     for chunk in angle_chunks(detector):
-        mu, delta = project_sections(sections, angles_rad=angles[chunk], s_m=s_m)
+        mu, delta = project_sections(sections, angles_rad=angles[chunk], s_m=s_m, spheres=spheres)
         wave = fresnel_propagate(exit_wave(mu, delta, wavelength_m=detector.wavelength_m),
                                  pad_px=pad, **optics)
         out[chunk] = bin_pixels(wave.real**2 + wave.imag**2)

@@ -17,7 +17,7 @@ from porewatch.kernels.simulate.cell import CellState, ElectrodeState
 from porewatch.kernels.simulate.pores import Spheres
 
 
-def _contrast(material: XrayMaterial, background: XrayMaterial) -> tuple[float, float]:
+def optical_contrast(material: XrayMaterial, background: XrayMaterial) -> tuple[float, float]:
     return material.mu_per_m - background.mu_per_m, material.delta - background.delta
 
 
@@ -63,24 +63,24 @@ def cross_sections(state: CellState, *, z_m: np.ndarray) -> Sections:
     base = np.zeros((z_m.size, 2))
     base_phase = np.full(z_m.size, Phase.OUTSIDE, dtype=np.uint8)
     in_llzo = np.abs(z_m) < spec.llzo_thickness_m / 2
-    base[in_llzo], base_phase[in_llzo] = _contrast(LLZO, AIR), Phase.LLZO
+    base[in_llzo], base_phase[in_llzo] = optical_contrast(LLZO, AIR), Phase.LLZO
     parts = []
     collector_m = spec.lithium_thickness_m + spec.steel_thickness_m
     for electrode in state.electrodes:
         depth = electrode.depth_m(z_m)
         in_li = (depth >= 0) & (depth < electrode.base_thickness_m)
         in_steel = (depth >= electrode.base_thickness_m) & (depth < collector_m)
-        base[in_li], base_phase[in_li] = _contrast(LITHIUM, AIR), Phase.LITHIUM
-        base[in_steel], base_phase[in_steel] = _contrast(STEEL, AIR), Phase.STEEL
-        parts.append(_cap_discs(electrode, depth, in_li, in_steel))
+        base[in_li], base_phase[in_li] = optical_contrast(LITHIUM, AIR), Phase.LITHIUM
+        base[in_steel], base_phase[in_steel] = optical_contrast(STEEL, AIR), Phase.STEEL
+        parts.append(cap_discs(electrode, depth, in_li, in_steel))
         for spheres in (electrode.pores, electrode.voids):
-            parts.append(_sphere_discs(spheres, z_m, _contrast(AIR, LITHIUM)))
-    parts.append(_sphere_discs(state.llzo_pores, z_m, _contrast(AIR, LLZO)))
+            parts.append(_sphere_discs(spheres, z_m, optical_contrast(AIR, LITHIUM)))
+    parts.append(_sphere_discs(state.llzo_pores, z_m, optical_contrast(AIR, LLZO)))
     plane, centres, radii, contrast, phase = (np.concatenate(column) for column in zip(*parts))
     return Sections(spec.cell_radius_m, base, base_phase, plane, centres, radii, contrast, phase)
 
 
-def _cap_discs(electrode: ElectrodeState, depth, in_li, in_steel):
+def cap_discs(electrode: ElectrodeState, depth, in_li, in_steel):
     """Discs where a hot-spot cap moves the Li | steel interface across a plane.
 
     A cap of height A > 0 puts Li in the steel planes with ``depth - base < A`` inside
@@ -97,7 +97,7 @@ def _cap_discs(electrode: ElectrodeState, depth, in_li, in_steel):
     plane, spot = np.nonzero(present)
     radii = spots.radius_m[spot] * np.sqrt(1.0 - fraction[plane, spot])
     centres = np.stack([spots.x_m[spot], spots.y_m[spot]], axis=1)
-    li_in_steel = np.array(_contrast(LITHIUM, STEEL))
+    li_in_steel = np.array(optical_contrast(LITHIUM, STEEL))
     grown = grows[plane, spot]
     contrast = np.where(grown[:, None], li_in_steel, -li_in_steel).reshape(-1, 2)
     phase = np.where(grown, Phase.LITHIUM, Phase.STEEL).astype(np.uint8)

@@ -30,10 +30,10 @@ def test_precedence_file_then_environment_then_overrides(tmp_path):
 def test_environment_variable_names_map_to_sections_and_keys():
     config = load_config(environ={"POREWATCH_NETWORK__FRAMES_PORT": "6001",
                                   "POREWATCH_ANALYSIS__HOTSPOT_THRESHOLD": "4.5",
-                                  "POREWATCH_PIPELINE__SEGMENTATION": "multiotsu"})
+                                  "POREWATCH_SEGMENTATION__METHOD": "multiotsu"})
     assert config.network.frames_port == 6001
     assert config.analysis.hotspot_threshold == 4.5
-    assert config.pipeline.segmentation == "multiotsu"
+    assert config.segmentation.method == "multiotsu"
 
 
 @pytest.mark.parametrize("override, message", [

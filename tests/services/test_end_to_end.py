@@ -66,7 +66,7 @@ class MalformedFrameInjector:
 def experiment(tmp_path_factory):
     directory = tmp_path_factory.mktemp("e2e")
     config = with_free_ports(load_config(environ={}, overrides=[
-        f"tiled.directory='{directory / 'tiled'}'", "ingest.unknown_run_grace_s=1.0", "pipeline.segmentation='otsu'"]))
+        f"tiled.directory='{directory / 'tiled'}'", "ingest.unknown_run_grace_s=1.0", "segmentation.method='otsu'"]))
     # thick foils and collectors, so that a plating step of several voxels fits hot spots included
     cell = simulate.CellSpec(seed=11, lithium_thickness_m=220e-6, steel_thickness_m=220e-6,
                              hot_spots_per_electrode=(1, 1), hot_spot_gain_range=(1.5, 2.0))

@@ -40,12 +40,13 @@ def test_mean_from_two_imaged_steps(cells):
     first = (10.3, 25.7, 55.45, 70.85)
     second = (10.3, 25.7 + growth_rows, 55.45 + growth_rows, 70.85)
     volumes = [cells.imaged(n_z, n, rows, seed=seed) for seed, rows in enumerate((first, second))]
-    steps = [locate_interfaces(volume, pixel_size_m=pixel_size_m) for volume in volumes]
+    steps = [locate_interfaces(volume, pixel_size_m=pixel_size_m, linearise=False) for volume in volumes]
     expected = growth_rows * pixel_size_m * FARADAY_C_PER_MOL / (HOUR_S * MOLAR_VOLUME_LI_M3_PER_MOL)
     for name in ("top", "bottom"):
         before, after = (thickness_map(step.electrode(name)) for step in steps)
         mean, _ = area_mean_std(current_density_map(before, after, duration_s=HOUR_S, electrode=name))
-        assert mean == pytest.approx(expected, rel=0.03)
+        # the phantom's noise moves mean thicknesses by ~0.01 row (2 % of 0.5 row, 1 sd over seeds)
+        assert mean == pytest.approx(expected, rel=0.05)
 
 
 def test_area_mean_std_ignores_nan():

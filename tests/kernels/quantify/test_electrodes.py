@@ -5,7 +5,6 @@ from porewatch.kernels.quantify.electrodes import (
     ElectrodeBand,
     ElectrodeInterfaces,
     coarse_bands,
-    electrode_depth_m,
     locate_interfaces,
 )
 
@@ -33,7 +32,7 @@ def rms_errors(cell, truth):
 def test_flat_interfaces_with_noise_fringes_and_pores(cells):
     pores = cells.pores((N_Z, N, N), FLAT, count=300, seed=1)
     volume = cells.imaged(N_Z, N, FLAT, fringe=1.0, noise=30.0, pores=pores)
-    cell = locate_interfaces(volume, pixel_size_m=1.0)
+    cell = locate_interfaces(volume, pixel_size_m=1.0, linearise=False)
     assert max(rms_errors(cell, FLAT)) < 0.25
     for found, true in zip(maps_in_rows(cell), FLAT):
         assert abs(np.nanmean(found) - true) < 0.05
@@ -42,7 +41,7 @@ def test_flat_interfaces_with_noise_fringes_and_pores(cells):
 def test_thin_pellet_and_collectors(cells):
     truth = (20.3, 35.7, 45.45, 60.85)  # 10-row pellet: the search windows must not cross it
     volume = cells.imaged(N_Z, N, truth, noise=30.0, seed=6)
-    cell = locate_interfaces(volume, pixel_size_m=1.0)
+    cell = locate_interfaces(volume, pixel_size_m=1.0, linearise=False)
     assert max(rms_errors(cell, truth)) < 0.25
     assert cell.coarse[0].pellet_centre_row == pytest.approx(40.5, abs=1.0)
     assert cell.coarse[1].collector_centre_row == pytest.approx(70.0, abs=1.0)
@@ -54,7 +53,7 @@ def test_tilted_and_bumped_interfaces(cells):
     bump = 1.5 * np.exp(-((offset[:, None] - 5) ** 2 + (offset[None, :] + 4) ** 2) / (2 * 4.0**2))
     truth = (10.3 + tilt, 25.7 + tilt + bump, 55.45 - tilt, 70.85 + bump)
     volume = cells.imaged(N_Z, N, truth, fringe=1.0, noise=30.0, seed=2)
-    cell = locate_interfaces(volume, pixel_size_m=1.0)
+    cell = locate_interfaces(volume, pixel_size_m=1.0, linearise=False)
     assert max(rms_errors(cell, truth)) < 0.25
 
 
@@ -66,14 +65,15 @@ def test_no_bias_across_sub_voxel_phase(cells, fringe, edge_margin_px):
     for shift in np.linspace(0.0, 0.9, 4):
         truth = (14.3 + shift, 29.7 + shift, 59.45 + shift, 74.85 - shift)
         volume = cells.imaged(90, N, truth, fringe=fringe, noise=0.0)
-        cell = locate_interfaces(volume, pixel_size_m=1.0, edge_margin_px=edge_margin_px)
+        cell = locate_interfaces(volume, pixel_size_m=1.0, edge_margin_px=edge_margin_px, linearise=False)
         biases += [np.nanmean(found) - true for found, true in zip(maps_in_rows(cell), truth)]
     assert np.max(np.abs(biases)) < 0.02
 
 
 def test_maps_in_metres_nan_outside_usable_area(cells):
     pixel_size_m = 2.5e-6
-    cell = locate_interfaces(cells.imaged(N_Z, N, FLAT, seed=3), pixel_size_m=pixel_size_m, rim_margin_px=5.0)
+    cell = locate_interfaces(cells.imaged(N_Z, N, FLAT, seed=3), pixel_size_m=pixel_size_m, rim_margin_px=5.0,
+                             linearise=False)
     top = cell.top.collector_z_m
     assert top.shape == (N, N) and top.dtype == np.float32 and top.flags.c_contiguous
     assert np.all(np.isnan(top[~cell.usable])) and np.all(np.isfinite(top[cell.usable]))
@@ -84,7 +84,7 @@ def test_maps_in_metres_nan_outside_usable_area(cells):
 
 def test_coarse_bands_order_and_slices(cells):
     volume = cells.imaged(N_Z, N, FLAT, seed=4)
-    top, bottom = coarse_bands(volume, usable=locate_interfaces(volume, pixel_size_m=1.0).usable)
+    top, bottom = coarse_bands(volume, usable=locate_interfaces(volume, pixel_size_m=1.0, linearise=False).usable)
     assert (top.electrode, bottom.electrode) == ("top", "bottom")
     assert top.collector_row == pytest.approx(FLAT[0], abs=0.05)
     assert bottom.electrolyte_row == pytest.approx(FLAT[2], abs=0.05)
@@ -95,7 +95,7 @@ def test_coarse_bands_order_and_slices(cells):
 def test_volume_without_two_li_bands_is_rejected(cells):
     volume = cells.imaged(N_Z, N, (10.3, 25.7, 200.0, 201.0), seed=5)
     with pytest.raises(ValueError, match="need 2"):
-        locate_interfaces(volume, pixel_size_m=1.0)
+        locate_interfaces(volume, pixel_size_m=1.0, linearise=False)
 
 
 @pytest.mark.parametrize(
@@ -109,19 +109,6 @@ def test_invalid_parameters(cells, bad):
 def test_rejects_non_volume():
     with pytest.raises(ValueError, match="mu"):
         locate_interfaces(np.zeros((4, 4), np.float32), pixel_size_m=1.0)
-
-
-def test_electrode_depth_top_and_bottom():
-    pixel_size_m = 1e-6
-    top = ElectrodeInterfaces("top", np.full((2, 2), 2.2e-6, np.float32), np.full((2, 2), 6.6e-6, np.float32))
-    rows, depth = electrode_depth_m(top, n_z=10, pixel_size_m=pixel_size_m)
-    assert rows == slice(3, 7)
-    np.testing.assert_allclose(depth[:, 0, 0], [3.6e-6, 2.6e-6, 1.6e-6, 0.6e-6], atol=1e-9)
-    bottom = ElectrodeInterfaces("bottom", np.full((2, 2), 9.5e-6, np.float32), np.full((2, 2), 7.2e-6, np.float32))
-    bottom.collector_z_m[0, 1] = np.nan
-    rows, depth = electrode_depth_m(bottom, n_z=9, pixel_size_m=pixel_size_m)
-    assert rows == slice(8, 9)
-    assert depth[0, 0, 0] == pytest.approx(0.8e-6) and np.isnan(depth[0, 0, 1])
 
 
 def test_coarse_band_rows_clip_at_zero():

@@ -24,7 +24,7 @@ def bump(centre_yx, amplitude, sigma_px=3.0, n=N):
 
 def test_seeded_hot_and_cold_spots_found_where_placed():
     j = noisy_map(0) + bump((40, 20), 1.0) + bump((60, 70), -0.8)
-    spots = find_hotspots(j, pixel_size_m=P, electrode="top", threshold=4.0, min_area_m2=16 * P**2)
+    spots = find_hotspots(j, pixel_size_m=P, electrode="top", threshold=4.0, min_area_m2=16 * P**2, peak_factor=1.0)
     assert [spot.id for spot in spots] == [1, 2]
     hot, cold = spots
     assert hot.peak_j_A_m2 > 1.8 and cold.peak_j_A_m2 < 0.4
@@ -46,7 +46,8 @@ def test_no_false_positives_on_noise(seed):
 def test_single_pixel_geometry_in_sample_frame():
     j = np.ones((5, 7), dtype=np.float32)
     j[1, 5] = 10.0
-    (spot,) = find_hotspots(j, pixel_size_m=P, electrode="top", threshold=2.0, mode="mean_multiple", min_area_m2=0.0)
+    (spot,) = find_hotspots(j, pixel_size_m=P, electrode="top", threshold=2.0, mode="mean_multiple", min_area_m2=0.0,
+                            min_area_px=1)
     assert (spot.x_m, spot.y_m) == pytest.approx((2 * P, -1 * P))
     assert spot.area_m2 == pytest.approx(P**2) and spot.extent_m == pytest.approx(0.5 * P)
     assert spot.peak_j_A_m2 == pytest.approx(10.0)
@@ -57,9 +58,28 @@ def test_mean_multiple_mode():
     j[2:6, 2:6] = 2.5
     mean = j.mean()
     assert departure_scale(j, mode="mean_multiple") == pytest.approx(mean)
-    options = dict(pixel_size_m=P, electrode="top", mode="mean_multiple", min_area_m2=0.0)
+    options = dict(pixel_size_m=P, electrode="top", mode="mean_multiple", min_area_m2=0.0, peak_factor=1.0)
     assert len(find_hotspots(j, threshold=1.0, **options)) == 1
     assert find_hotspots(j, threshold=1.5, **options) == []
+
+
+def test_weak_regions_need_a_strong_peak():
+    """A region peaking below peak_factor x threshold (8 sd here) is dropped: the hysteresis seed."""
+    j = noisy_map(0) + bump((40, 20), 1.0) + bump((60, 70), -0.8)
+    spots = find_hotspots(j, pixel_size_m=P, electrode="top", threshold=4.0, min_area_m2=0.0, peak_factor=2.0)
+    assert len(spots) == 1 and spots[0].peak_j_A_m2 > 1.8
+
+
+def test_arcs_are_not_hot_spots():
+    """A ring arc (reconstruction artefact) above threshold is dropped for its shape, a disc kept."""
+    i, j_idx = np.mgrid[:N, :N]
+    radius = np.hypot(i - 48, j_idx - 48)
+    j = noisy_map(3, std=0.02)
+    j[(np.abs(radius - 30) < 1.5) & (j_idx > 48)] += 1.0  # half ring, 3 px wide
+    j[np.hypot(i - 48, j_idx - 40) < 5] += 1.0  # disc
+    spots = find_hotspots(j, pixel_size_m=P, electrode="top", min_area_m2=0.0)
+    assert len(spots) == 1 and spots[0].compactness > 0.9
+    assert spots[0].x_m == pytest.approx((40 - (N - 1) / 2) * P, abs=P)
 
 
 def test_min_area_drops_small_regions():

@@ -3,7 +3,7 @@ import pytest
 
 from porewatch.kernels.labels import Phase
 from porewatch.kernels.quantify.electrodes import ElectrodeInterfaces
-from porewatch.kernels.quantify.porosity import electrode_porosity, pellet_porosity
+from porewatch.kernels.quantify.porosity import electrode_porosity
 
 P = 2e-6  # pixel size, m
 N = 4
@@ -40,7 +40,7 @@ def test_top_electrode_figures(cell):
     assert found.near_interface == pytest.approx(16 / 80)
     np.testing.assert_allclose(found.depth_bin_edges_m, [0, 10e-6, 20e-6, 30e-6, 40e-6])
     np.testing.assert_allclose(found.depth_profile, [0.2, 0.0, 0.2, 0.0])
-    np.testing.assert_allclose(found.pore_density_map, np.full((N, N), 0.1))
+    np.testing.assert_allclose(found.pore_density_map, np.full((N, N), 0.1), rtol=1e-6)
     assert found.pore_density_map.dtype == np.float32
 
 
@@ -63,11 +63,6 @@ def test_bottom_electrode_and_unknown_column(cell):
     assert np.isfinite(found.pore_density_map).sum() == N * N - 1
 
 
-def test_pellet_counts_pores_and_lithium_as_transparent(cell):
-    labels, top, bottom = cell
-    assert pellet_porosity(labels, top=top, bottom=bottom, pixel_size_m=P) == pytest.approx(8 / 128)
-
-
 def test_electrode_without_lithium_gives_nan(cell):
     labels, top, _ = cell
     labels[3:23] = Phase.STEEL
@@ -84,8 +79,6 @@ def test_invalid_lengths(cell, name):
 
 
 def test_shape_mismatch(cell):
-    labels, top, bottom = cell
+    labels, top, _ = cell
     with pytest.raises(ValueError, match="labels"):
         electrode_porosity(labels[:, :2], top, pixel_size_m=P)
-    with pytest.raises(ValueError, match="labels"):
-        pellet_porosity(labels[:, :2], top=top, bottom=bottom, pixel_size_m=P)

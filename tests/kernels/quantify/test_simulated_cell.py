@@ -21,7 +21,7 @@ def steps():
     spec = simulate.CellSpec()
     detector = simulate.DetectorSpec.for_cell(spec, n_cols=64)
     pixel = detector.pixel_size_m
-    settings = AnalysisSettings(hotspot_min_area_m2=16 * pixel**2)
+    settings = AnalysisSettings(llzo_transport=False)
     results, previous = [], None
     for seed, state in enumerate(simulate.evolve(spec, simulate.default_steps())[:2]):
         frames = simulate.simulate_step(state, detector, seed=seed)

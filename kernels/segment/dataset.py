@@ -1,0 +1,129 @@
+"""Labelled slices for the segmentation network: which slices cross the Li electrodes, and the split.
+
+The network sees z-slices ``(n_y, n_x)``.  Only the slices that cross a Li electrode are
+segmented by it (and trained on): the rows of both coarse electrode bands (found on the
+area-mean z-profile, :func:`porewatch.kernels.quantify.electrodes.coarse_bands`) widened
+by a margin that covers interface roughness and hot-spot caps.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from porewatch.kernels.backend import check_array, to_numpy
+from porewatch.kernels.quantify.cell import cell_footprint
+from porewatch.kernels.quantify.electrodes import coarse_bands
+
+
+def electrode_rows(mu, *, margin_px: int, rim_margin_px: float = 5.0) -> np.ndarray:
+    """Indices of the z-slices of ``mu`` that cross either Li electrode.
+
+    Parameters
+    ----------
+    mu : (n_z, n_y, n_x) float array
+        Reconstructed attenuation, 1/m.
+    margin_px : int
+        Rows added on both sides of each coarse band (``ElectrodeBand.rows``).
+    rim_margin_px : float
+        Columns this close to the cell's rim are left out of the z-profile.
+
+    Returns
+    -------
+    (n,) int64 ndarray
+        Sorted, unique row indices within ``[0, n_z)``.
+    """
+    check_array(mu, name="mu", ndim=3)
+    if int(margin_px) != margin_px or margin_px < 0:
+        raise ValueError(f"margin_px must be a non-negative integer, got {margin_px}")
+    usable = cell_footprint(mu).mask(mu.shape[1:], margin_px=rim_margin_px)
+    rows = [np.arange(*band.rows(margin_px=int(margin_px))) for band in coarse_bands(mu, usable=usable)]
+    rows = np.unique(np.concatenate(rows))
+    return rows[rows < mu.shape[0]].astype(np.int64)
+
+
+@dataclass(frozen=True)
+class LabelledSlices:
+    """Slices and their labels.
+
+    Attributes
+    ----------
+    images : list of (H, W) float32 ndarray
+        Attenuation, 1/m.  Slices of one set may differ in size between sources.
+    labels : list of (H, W) uint8 ndarray
+        Class per pixel (:class:`porewatch.kernels.labels.Phase`).
+    sources : tuple of str
+        Where each slice came from (for the model card), e.g. ``"seed 3 step 1 z 41"``.
+    """
+
+    images: list
+    labels: list
+    sources: tuple
+
+    def __len__(self) -> int:
+        return len(self.images)
+
+    def subset(self, indices) -> "LabelledSlices":
+        """The slices at ``indices``, in that order."""
+        return LabelledSlices([self.images[i] for i in indices], [self.labels[i] for i in indices],
+                              tuple(self.sources[i] for i in indices))
+
+    def concat(self, other: "LabelledSlices") -> "LabelledSlices":
+        return LabelledSlices(self.images + other.images, self.labels + other.labels, self.sources + other.sources)
+
+
+def volume_slices(mu, labels, *, rows, source: str) -> LabelledSlices:
+    """Slices ``rows`` of a volume and of its label volume.
+
+    Parameters
+    ----------
+    mu : (n_z, n_y, n_x) float array
+        Attenuation, 1/m.
+    labels : (n_z, n_y, n_x) integer array
+        Classes of the same grid.
+    rows : sequence of int
+    source : str
+        Prefix of each slice's ``sources`` entry.
+    """
+    check_array(mu, name="mu", ndim=3)
+    check_array(labels, name="labels", ndim=3)
+    if labels.shape != mu.shape:
+        raise ValueError(f"labels: shape {labels.shape} differs from mu {mu.shape}")
+    rows = [int(k) for k in rows]
+    if any(not 0 <= k < mu.shape[0] for k in rows):
+        raise ValueError(f"rows: indices must lie in [0, {mu.shape[0]})")
+    images = [np.ascontiguousarray(to_numpy(mu[k]), dtype=np.float32) for k in rows]
+    classes = [np.ascontiguousarray(to_numpy(labels[k]), dtype=np.uint8) for k in rows]
+    return LabelledSlices(images, classes, tuple(f"{source} z {k}" for k in rows))
+
+
+def split_slices(slices: LabelledSlices, *, n_train: int = 800, n_val: int = 200, seed: int = 0):
+    """Random train/validation split, by default the paper's 800 + 200 slices.
+
+    When fewer than ``n_train + n_val`` slices exist, they are split in the same
+    proportion (at least one validation slice).
+
+    Returns
+    -------
+    (train, val) : LabelledSlices
+    """
+    if n_train < 1 or n_val < 1:
+        raise ValueError(f"n_train and n_val must be at least 1, got {n_train}, {n_val}")
+    total = len(slices)
+    if total < 2:
+        raise ValueError(f"slices: need at least 2 slices to split, got {total}")
+    if total < n_train + n_val:
+        n_val = min(max(1, round(total * n_val / (n_train + n_val))), total - 1)
+        n_train = total - n_val
+    order = np.random.default_rng(seed).permutation(total)
+    return slices.subset(order[:n_train]), slices.subset(order[n_train:n_train + n_val])
+
+
+def intensity_statistics(slices: LabelledSlices) -> tuple[float, float]:
+    """Mean and standard deviation (1/m) of all pixels of ``slices``: the network's input normalisation."""
+    if len(slices) == 0:
+        raise ValueError("slices: empty")
+    total = sum(float(image.sum(dtype=np.float64)) for image in slices.images)
+    count = sum(image.size for image in slices.images)
+    mean = total / count
+    squares = sum(float(((image - mean) ** 2).sum(dtype=np.float64)) for image in slices.images)
+    return mean, max(np.sqrt(squares / count), np.finfo(np.float32).eps)

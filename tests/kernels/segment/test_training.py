@@ -1,0 +1,61 @@
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from porewatch.kernels.segment.augment import Augmentation  # noqa: E402
+from porewatch.kernels.segment.dataset import LabelledSlices  # noqa: E402
+from porewatch.kernels.segment.training import TrainSettings, evaluate, soft_dice_loss, train_segmenter  # noqa: E402
+from porewatch.kernels.segment.unet import UNet  # noqa: E402
+
+TINY = dict(encoder_channels=(8, 16, 32, 64), depths=(1, 1, 1, 1), decoder_channels=(16, 16, 8, 8, 8))
+
+
+def toy_slices(n, seed):
+    """Bright discs (class 1) on a noisy dark background (class 0), 1/m-like values."""
+    rng = np.random.default_rng(seed)
+    yy, xx = np.mgrid[:32, :32]
+    images, labels = [], []
+    for _ in range(n):
+        label = np.zeros((32, 32), np.uint8)
+        for _ in range(3):
+            cy, cx, r = rng.integers(6, 26), rng.integers(6, 26), rng.integers(3, 6)
+            label[(yy - cy) ** 2 + (xx - cx) ** 2 <= r * r] = 1
+        images.append((400.0 * label + rng.normal(0.0, 80.0, label.shape)).astype(np.float32))
+        labels.append(label)
+    return LabelledSlices(images, labels, tuple(f"toy {i}" for i in range(n)))
+
+
+def test_loss_falls_and_iou_rises_on_a_toy_set():
+    torch.manual_seed(0)
+    train, val = toy_slices(24, seed=1), toy_slices(6, seed=2)
+    model = UNet(2, input_offset_per_m=100.0, input_scale_per_m=200.0, **TINY)
+    before, _, _ = evaluate(model, val, n_classes=2)
+    settings = TrainSettings(iterations=60, batch_size=4, learning_rate=3e-3, warmup_iterations=5, eval_every=20,
+                             patience=10, augmentation=Augmentation(crop_px=32, max_angle_deg=0.0,
+                                                                    noise_std_range_per_m=(0.0, 10.0)))
+    history = []
+    result = train_segmenter(model, train, val, n_classes=2, settings=settings, on_evaluation=history.append)
+    assert [entry["iteration"] for entry in history] == [20, 40, 60]
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    assert result.best["val_iou"][1] > max(before[1], 0.5) + 0.1
+    after, _, _ = evaluate(model, val, n_classes=2)
+    np.testing.assert_allclose(after, result.best["val_iou"])
+    assert result.stopped == "iterations"
+
+
+def test_early_stopping_keeps_the_best_weights():
+    torch.manual_seed(0)
+    model = UNet(2, **TINY)
+    settings = TrainSettings(iterations=50, batch_size=2, learning_rate=0.0, warmup_iterations=1, eval_every=5,
+                             patience=2, augmentation=Augmentation(crop_px=32))
+    result = train_segmenter(model, toy_slices(4, 3), toy_slices(2, 4), n_classes=2, settings=settings)
+    assert result.stopped == "early stopping" and len(result.history) == 3
+    assert result.best is result.history[0]
+
+
+def test_soft_dice_is_zero_loss_for_a_confident_correct_prediction():
+    target = torch.tensor([[[0, 1], [1, 0]]])
+    logits = 50.0 * torch.nn.functional.one_hot(target, 2).permute(0, 3, 1, 2).float()
+    assert float(soft_dice_loss(logits, target, 2)) == pytest.approx(0.0, abs=1e-4)
+    assert float(soft_dice_loss(-logits, target, 2)) == pytest.approx(1 - 1 / 5, abs=1e-4)  # smoothing 1 over 4 pixels

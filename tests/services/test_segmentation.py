@@ -1,0 +1,177 @@
+import json
+
+import numpy as np
+import onnx
+import pytest
+from onnx import TensorProto, helper, numpy_helper
+
+from porewatch.kernels.labels import Phase
+from porewatch.kernels.segment.dataset import electrode_rows
+from porewatch.services.config import SegmentationConfig
+from porewatch.services.model_io import MODEL_METADATA_KEY, read_metadata
+from porewatch.services.segmentation import (
+    SHIPPED_MODEL,
+    CnnSegmenter,
+    OnnxRuntimeRunner,
+    engine_cache_key,
+    make_segmenter,
+    resolve_backend,
+)
+
+PIXEL_SIZE_M = 10e-6
+
+
+def write_linear_model(path, *, weights, biases):
+    """A per-pixel 'network' in the porewatch ONNX layout: softmax(w_c * mu + b_c), built without torch."""
+    n = len(weights)
+    mu = helper.make_tensor_value_info("mu", TensorProto.FLOAT, ["batch", 1, "height", "width"])
+    out = helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", n, "height", "width"])
+    w = numpy_helper.from_array(np.asarray(weights, np.float32).reshape(n, 1, 1, 1), "w")
+    b = numpy_helper.from_array(np.asarray(biases, np.float32), "b")
+    nodes = [helper.make_node("Conv", ["mu", "w", "b"], ["logits"]),
+             helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1)]
+    model = helper.make_model(helper.make_graph(nodes, "linear", [mu], [out], [w, b]),
+                              opset_imports=[helper.make_opsetid("", 17)])
+    model.ir_version = 8
+    entry = model.metadata_props.add()
+    entry.key, entry.value = MODEL_METADATA_KEY, json.dumps({"n_classes": n, "input_offset_per_m": 0.0,
+                                                             "input_scale_per_m": 1.0})
+    onnx.save(model, str(path))
+    return path
+
+
+@pytest.fixture
+def lithium_model(tmp_path):
+    """Says LITHIUM everywhere with probability ~0.9."""
+    biases = np.zeros(len(Phase))
+    biases[Phase.LITHIUM] = np.log(0.9 / 0.1 * (len(Phase) - 1))
+    return write_linear_model(tmp_path / "lithium.onnx", weights=np.zeros(len(Phase)), biases=biases)
+
+
+def layered_cell(n_z=64, n=48, seed=0):
+    """air | steel | Li | LLZO | Li | steel | air in a disc, with noise (1/m)."""
+    rng = np.random.default_rng(seed)
+    mu = np.zeros((n_z, n, n), np.float32)
+    for (start, stop), value in (((3, 10), 550.0), ((10, 24), 7.0), ((24, 40), 1440.0), ((40, 54), 7.0),
+                                 ((54, 61), 550.0)):
+        mu[start:stop] = value
+    offset = np.arange(n) - (n - 1) / 2
+    mu[:, np.hypot(offset[:, None], offset[None, :]) > 0.4 * n] = 0.0
+    return mu + rng.normal(0.0, 20.0, mu.shape).astype(np.float32)
+
+
+def test_onnxruntime_runner_returns_probabilities(lithium_model):
+    runner = OnnxRuntimeRunner(lithium_model, threads=1)
+    out = runner(np.zeros((3, 1, 32, 64), np.float32))
+    assert out.shape == (3, len(Phase), 32, 64) and out.dtype == np.float32
+    np.testing.assert_allclose(out.sum(axis=1), 1.0, rtol=1e-5)
+    np.testing.assert_allclose(out[:, Phase.LITHIUM], 0.9, rtol=1e-5)
+
+
+def test_cnn_segments_only_the_electrode_slices_and_keeps_its_confidence(lithium_model):
+    mu = layered_cell()
+    segmenter = CnnSegmenter(OnnxRuntimeRunner(lithium_model), model_path=lithium_model, tile_px=32, overlap_px=8,
+                             batch_size=3, electrode_margin_um=20.0)
+    labels, confidence = segmenter(mu, pixel_size_m=PIXEL_SIZE_M)
+    rows = electrode_rows(mu, margin_px=2)
+    others = np.setdiff1d(np.arange(mu.shape[0]), rows)
+    assert labels.dtype == np.uint8 and confidence.dtype == np.float32 and labels.shape == mu.shape
+    assert np.all(labels[rows] == Phase.LITHIUM)
+    np.testing.assert_allclose(confidence[rows], 0.9, rtol=1e-5)
+    assert np.all(np.isnan(confidence[others]))
+    assert np.any(labels[others] == Phase.LLZO) and np.any(labels[others] == Phase.STEEL)
+    summary = segmenter.summary
+    assert summary.method == "cnn" and summary.backend == "onnxruntime" and summary.cnn_slices == rows.size
+    assert summary.confident_fraction == 1.0 and summary.mean_confidence == pytest.approx(0.9, rel=1e-5)
+
+
+def test_threshold_methods_give_labels_without_confidence():
+    segmenter = make_segmenter(SegmentationConfig(method="multiotsu"))
+    labels, confidence = segmenter(layered_cell(), pixel_size_m=PIXEL_SIZE_M)
+    assert confidence is None and labels.dtype == np.uint8
+    assert segmenter.summary.to_report()["method"] == "multiotsu"
+
+
+def test_make_segmenter_uses_the_configured_model_and_backend(lithium_model):
+    segmenter = make_segmenter(SegmentationConfig(method="cnn", backend="onnxruntime", model_path=lithium_model,
+                                                  tile_px=64, overlap_px=16))
+    labels, _ = segmenter(layered_cell(), pixel_size_m=PIXEL_SIZE_M)
+    assert segmenter.runner.name == "onnxruntime" and np.any(labels == Phase.LITHIUM)
+
+
+def test_overlap_larger_than_half_a_tile_is_rejected_by_the_configuration():
+    with pytest.raises(ValueError, match="overlap_px"):
+        SegmentationConfig(tile_px=64, overlap_px=40)
+
+
+def test_missing_model_file_is_reported(tmp_path):
+    with pytest.raises(ValueError, match="model_path"):
+        make_segmenter(SegmentationConfig(method="cnn", model_path=tmp_path / "absent.onnx"))
+
+
+def test_backend_names_are_checked_and_auto_resolves_to_an_installed_backend():
+    with pytest.raises(ValueError, match="backend"):
+        resolve_backend("tpu")
+    assert resolve_backend("onnxruntime") == "onnxruntime"
+    assert resolve_backend("auto") in ("tensorrt", "torch", "onnxruntime")
+
+
+def test_engine_cache_key_changes_with_every_part():
+    parts = dict(gpu_name="NVIDIA H100", compute_capability="9.0", tensorrt_version="11.0.0", model_sha256="ab",
+                 max_batch=8, max_side_px=512)
+    keys = {engine_cache_key(**parts)}
+    for name, other in (("gpu_name", "NVIDIA A100"), ("compute_capability", "8.0"), ("tensorrt_version", "10.9"),
+                        ("model_sha256", "cd"), ("max_batch", 16), ("max_side_px", 256)):
+        keys.add(engine_cache_key(**{**parts, name: other}))
+    assert len(keys) == 7
+
+
+def test_shipped_model_is_a_small_fp16_resnet34_unet():
+    assert SHIPPED_MODEL.exists() and SHIPPED_MODEL.stat().st_size <= 60e6
+    meta = read_metadata(SHIPPED_MODEL)
+    assert meta["precision"] == "fp16" and meta["n_classes"] == len(Phase)
+    assert meta["encoder_channels"] == [64, 128, 256, 512] and meta["depths"] == [3, 4, 6, 3]
+    assert meta["decoder_channels"] == [256, 128, 64, 32, 16]
+    assert (SHIPPED_MODEL.parent / "unet_resnet34.md").exists()
+
+
+def test_tensorrt_runner_on_a_gpu(lithium_model, tmp_path):
+    pytest.importorskip("tensorrt")
+    pytest.importorskip("cupy")
+    from porewatch.services.segmentation import TensorRTRunner, _cuda_visible
+
+    if not _cuda_visible():
+        pytest.skip("no CUDA GPU")
+    runner = TensorRTRunner(lithium_model, cache_dir=tmp_path, max_batch=4, max_side_px=64)
+    out = runner(np.zeros((2, 1, 64, 64), np.float32))
+    np.testing.assert_allclose(out[:, Phase.LITHIUM], 0.9, rtol=1e-2)
+    again = TensorRTRunner(lithium_model, cache_dir=tmp_path, max_batch=4, max_side_px=64)
+    assert again.engine_path == runner.engine_path and len(list(tmp_path.glob("*.engine"))) == 1
+
+
+def test_step_analyser_reports_the_cnn_and_keeps_its_confidence(lithium_model):
+    from porewatch.services.assembly import AssembledStep
+    from porewatch.services.config import AnalysisConfig
+    from porewatch.services.metrics import ServiceMetrics
+    from porewatch.services.processing import ReconstructedStep, StepAnalyser
+    from porewatch.services.step_metadata import StepMetadata
+
+    rng = np.random.default_rng(1)
+    mu = np.zeros((96, 48, 48), np.float32)
+    for (start, stop), value in (((4, 18), 550.0), ((18, 34), 7.0), ((34, 62), 1440.0), ((62, 78), 7.0),
+                                 ((78, 92), 550.0)):
+        mu[start:stop] = value
+    offset = np.arange(48) - 23.5
+    mu[:, np.hypot(offset[:, None], offset[None, :]) > 20] = 0.0
+    mu += rng.normal(0.0, 20.0, mu.shape).astype(np.float32)
+    meta = StepMetadata(cell_id="c", step_index=0, step_name="pristine", current_density_A_m2=0.0, duration_s=0.0,
+                        pixel_size_m=PIXEL_SIZE_M, energy_kev=76.0, propagation_distance_m=0.1)
+    step = AssembledStep("uid", meta, np.zeros(1), np.zeros((1, 96, 48), np.float32), None, {}, {}, 0.0)
+    analyser = StepAnalyser(SegmentationConfig(method="cnn", backend="onnxruntime", model_path=lithium_model,
+                                               tile_px=64, overlap_px=16), AnalysisConfig())
+    analysed = analyser.run(ReconstructedStep(step, mu, 23.5, 0.0), ServiceMetrics())
+    report = analysed.report["segmentation"]
+    assert report["method"] == "cnn" and report["backend"] == "onnxruntime" and report["model"] == "lithium.onnx"
+    assert report["confident_fraction"] == 1.0
+    assert analysed.confidence.shape == mu.shape and np.nanmax(analysed.confidence) == pytest.approx(0.9, rel=1e-5)
+    assert analysed.report["top"]["porosity"] == 0.0  # the stand-in network sees no pore

@@ -1,0 +1,127 @@
+"""Held-out evaluation of the segmentation: the CNN against Otsu and multi-Otsu on simulated cells.
+
+Simulates a cell (default cell and detector, a seed never used in training) through its
+steps, reconstructs each step as the service does, segments it with every method and
+compares with the simulator's ground truth:
+
+* per-class IoU over the slices the CNN segments (those crossing the Li electrodes), all
+  steps pooled, and the pore IoU restricted to the truly Li-or-pore voxels of those slices;
+* each electrode's porosity from :func:`porewatch.kernels.quantify.step_analysis.analyse_step`
+  with each method's labels, against the simulator's exact porosity (and, for reference,
+  the porosity that the true labels give through the same analysis).
+
+    python -m porewatch.tools.eval_segment --seed 9001 --n-cols 256 --json eval.json
+"""
+
+import argparse
+import json
+import sys
+import time
+
+import numpy as np
+
+from porewatch.kernels.labels import Phase
+from porewatch.kernels.quantify.step_analysis import analyse_step
+from porewatch.kernels.segment.dataset import electrode_rows
+from porewatch.kernels.segment.metrics import confusion_matrix, iou_dice
+from porewatch.kernels.segment.threshold import segment_threshold
+
+METHODS = ("cnn", "otsu", "multiotsu")
+ELECTRODES = ("top", "bottom")
+
+
+def _porosities(mu, labels, pixel_size_m: float) -> dict[str, float]:
+    analysis = analyse_step(mu, labels, pixel_size_m=pixel_size_m)
+    return {name: analysis.electrode(name).porosity.overall for name in ELECTRODES}
+
+
+def evaluate_cell(seed: int, n_cols: int, steps: tuple[str, ...], segmenter, *, margin_um: float) -> dict:
+    """Scores of every method on every step of one simulated cell."""
+    from porewatch.services.config import PipelineConfig
+    from porewatch.services.training_data import SimulatedCell, simulated_volumes
+
+    n = len(Phase)
+    confusion = {m: np.zeros((n, n), dtype=np.int64) for m in METHODS}
+    in_lithium = {m: np.zeros((n, n), dtype=np.int64) for m in METHODS}
+    porosity, seconds = [], {m: 0.0 for m in METHODS}
+    cell = SimulatedCell(seed, n_cols, steps, randomise=False)
+    for index, mu, truth_labels, truth, pixel_size_m in simulated_volumes(cell, PipelineConfig()):
+        rows = electrode_rows(mu, margin_px=int(round(margin_um * 1e-6 / pixel_size_m)))
+        lithium_or_pore = np.isin(truth_labels[rows], (Phase.LITHIUM, Phase.PORE))
+        step = {"step": index, "name": truth.step_name,
+                "truth": {e: truth.electrodes[e].porosity for e in ELECTRODES},
+                "truth_labels": _porosities(mu, truth_labels, pixel_size_m)}
+        for method in METHODS:
+            started = time.perf_counter()
+            if method == "cnn":
+                labels, _ = segmenter(mu, pixel_size_m=pixel_size_m)
+            else:
+                labels = segment_threshold(mu, method=method)
+            seconds[method] += time.perf_counter() - started
+            confusion[method] += confusion_matrix(labels[rows], truth_labels[rows], n_classes=n)
+            in_lithium[method] += confusion_matrix(labels[rows], truth_labels[rows], n_classes=n, mask=lithium_or_pore)
+            step[method] = _porosities(mu, labels, pixel_size_m)
+        porosity.append(step)
+    scores = {}
+    for method in METHODS:
+        iou, dice = iou_dice(confusion[method])
+        lithium_iou, _ = iou_dice(in_lithium[method])
+        errors = [abs(s[method][e] - s["truth"][e]) / s["truth"][e] for s in porosity for e in ELECTRODES]
+        scores[method] = {"iou": dict(zip((p.name.lower() for p in Phase), iou.tolist())),
+                          "dice": dict(zip((p.name.lower() for p in Phase), dice.tolist())),
+                          "pore_iou_in_lithium": float(lithium_iou[Phase.PORE]),
+                          "porosity_relative_error_mean": float(np.mean(errors)),
+                          "porosity_relative_error_max": float(np.max(errors)),
+                          "seconds": seconds[method]}
+    return {"seed": seed, "n_cols": n_cols, "steps": list(steps), "scores": scores, "porosity": porosity}
+
+
+def format_result(result: dict) -> str:
+    """Markdown tables of one cell's evaluation."""
+    classes = [p.name.lower() for p in Phase]
+    lines = [f"seed {result['seed']}, {result['n_cols']} px, steps {', '.join(result['steps'])}", "",
+             "| method | " + " | ".join(f"IoU {c}" for c in classes)
+             + " | pore IoU in Li | porosity rel. error mean / max |",
+             "|---" * (len(classes) + 3) + "|"]
+    for method, s in result["scores"].items():
+        lines.append(f"| {method} | " + " | ".join(f"{s['iou'][c]:.3f}" for c in classes)
+                     + f" | {s['pore_iou_in_lithium']:.3f} | {100 * s['porosity_relative_error_mean']:.0f}% / "
+                       f"{100 * s['porosity_relative_error_max']:.0f}% |")
+    lines += ["", "| step | electrode | truth | true labels | " + " | ".join(METHODS) + " |", "|---" * 7 + "|"]
+    for step in result["porosity"]:
+        for e in ELECTRODES:
+            lines.append(f"| {step['step']} {step['name']} | {e} | {100 * step['truth'][e]:.2f}% | "
+                         f"{100 * step['truth_labels'][e]:.2f}% | "
+                         + " | ".join(f"{100 * step[m][e]:.2f}%" for m in METHODS) + " |")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seed", type=int, nargs="+", default=[9001], help="held-out cell seeds")
+    parser.add_argument("--n-cols", type=int, nargs="+", default=[256], help="detector widths")
+    parser.add_argument("--steps", default="pristine,plate,strip")
+    parser.add_argument("--model", default=None, help="model file; default the shipped one")
+    parser.add_argument("--backend", default="auto")
+    parser.add_argument("--margin-um", type=float, default=60.0)
+    parser.add_argument("--json", default=None, help="write the results here")
+    args = parser.parse_args(argv)
+    from porewatch.services.config import SegmentationConfig
+    from porewatch.services.segmentation import make_segmenter
+
+    segmenter = make_segmenter(SegmentationConfig(method="cnn", backend=args.backend, model_path=args.model,
+                                                  electrode_margin_um=args.margin_um))
+    results = []
+    for n_cols in args.n_cols:
+        for seed in args.seed:
+            result = evaluate_cell(seed, n_cols, tuple(args.steps.split(",")), segmenter, margin_um=args.margin_um)
+            print(format_result(result) + "\n", flush=True)
+            results.append(result)
+    if args.json:
+        with open(args.json, "w") as handle:
+            json.dump(results, handle, indent=1)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
