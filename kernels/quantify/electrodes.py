@@ -352,6 +352,7 @@ def locate_interfaces(
     edge_margin_px: int = 4,
     plateau_px: int = 8,
     linearise: bool = True,
+    electrolyte_median_px: int = 5,
     footprint: CellFootprint | None = None,
 ) -> CellInterfaces:
     """Find the steel|Li and Li|LLZO interfaces of both electrodes in every column of the cell.
@@ -375,6 +376,12 @@ def locate_interfaces(
         Correct the exponential edge-gradient effect of intensity averaging across the
         faces of the dense layers (:mod:`~porewatch.kernels.quantify.edge_linearisation`);
         without it the faces read up to ~0.5 voxel inside the LLZO and steel.
+    electrolyte_median_px : int
+        Lateral median (columns) of the Li|LLZO maps; 1 disables it.  The face of the pellet
+        is smooth, but a pore of the pellet or a void of the Li right at it moves its
+        column's edge by a fraction of a voxel (0.1-1.4 voxel, measured on simulated cells);
+        a 5-column median rejects these columns (per-column RMS error 0.25 -> 0.10 voxel)
+        and keeps any feature wider than ~3 columns.
     footprint : CellFootprint, optional
         The cell's disc; found with :func:`cell_footprint` when omitted.
 
@@ -399,8 +406,22 @@ def locate_interfaces(
         planes = [xp.full(mu.shape[1:], xp.nan, dtype=xp.float32) for _ in edges]
         for plane, rows in zip(planes, edges):
             plane[usable] = rows * pixel_size_m
+        if electrolyte_median_px > 1:
+            planes[1] = _nan_median(planes[1], size=electrolyte_median_px, xp=xp)
         maps.append(ElectrodeInterfaces(band.electrode, *planes))
     return CellInterfaces(maps[0], maps[1], coarse, footprint, usable)
+
+
+def _nan_median(plane, *, size: int, xp):
+    """Median over ``size x size`` columns of a map, NaN kept where it is (filled from the nearest known
+    column for the filter only)."""
+    ndi = ndimage_module(xp)
+    known = xp.isfinite(plane)
+    if not bool(known.any()):
+        return plane
+    _, nearest = ndi.distance_transform_edt(~known, return_indices=True)
+    filled = plane[tuple(nearest)]
+    return xp.where(known, ndi.median_filter(filled, size=size), xp.nan).astype(xp.float32)
 
 
 def check_same_grid(labels, interfaces: ElectrodeInterfaces) -> None:

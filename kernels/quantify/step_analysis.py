@@ -41,7 +41,7 @@ class AnalysisSettings:
         Departure threshold in that scale.
     hotspot_min_area_m2, hotspot_min_area_px, hotspot_min_compactness, hotspot_peak_factor
         Region filters of :func:`~porewatch.kernels.quantify.hotspots.find_hotspots`.
-    lateral_sigma_px, rim_margin_px, edge_margin_px, plateau_px, linearise_edges
+    lateral_sigma_px, rim_margin_px, edge_margin_px, plateau_px, linearise_edges, electrolyte_median_px
         Interface search (``linearise_edges`` is its ``linearise``), see
         :func:`~porewatch.kernels.quantify.electrodes.locate_interfaces`.
     llzo_depth_bin_m : float
@@ -75,6 +75,7 @@ class AnalysisSettings:
     edge_margin_px: int = 4
     plateau_px: int = 8
     linearise_edges: bool = True
+    electrolyte_median_px: int = 5
     llzo_depth_bin_m: float = 36e-6
     llzo_interfacial_m: float = 100e-6
     llzo_transport: bool = True
@@ -212,6 +213,7 @@ def analyse_step(
         mu, pixel_size_m=pixel_size_m, lateral_sigma_px=settings.lateral_sigma_px,
         rim_margin_px=settings.rim_margin_px, edge_margin_px=settings.edge_margin_px,
         plateau_px=settings.plateau_px, linearise=settings.linearise_edges,
+        electrolyte_median_px=settings.electrolyte_median_px,
     )
     step = _Step(labels, cell, pixel_size_m, duration_s, applied_current_density_A_m2, settings)
     analyses = {name: _analyse_electrode(step, name, None if previous is None else previous.electrode(name))

@@ -1,16 +1,15 @@
 """Integration: simulated 64^3 cell -> flat-field -> -log -> gridrec -> step analysis, against the truth.
 
-Known limits of this comparison at 64 columns (18.75 um voxels), measured and explained in
-the module docstrings: the simulator samples each voxel with 2 planes in z and averages
-intensities (not line integrals) over sub-pixels, so the Li|LLZO interfaces read ~0.5 voxel
-into the pellet and the plating step moves the sampled interface by 0.5 instead of 0.46
-voxel (j ~ +8 % before noise).  Truth labels come from a 2 x 2 x 2 majority vote.
+At 64 columns (18.75 um voxels) with the truth labels; the accuracy table at 96-160
+columns is ``python -m porewatch.tools.bench_quant --sizes 0 --accuracy 7:128``.  Truth
+labels come from a 2 x 2 x 2 majority vote.
 """
 
 import numpy as np
 import pytest
 
 from porewatch.kernels import simulate
+from porewatch.kernels.labels import Phase
 from porewatch.kernels.prep import minus_log, normalize
 from porewatch.kernels.quantify.step_analysis import AnalysisSettings, analyse_step
 from porewatch.kernels.recon import reconstruct
@@ -41,8 +40,8 @@ def test_interfaces_against_truth(steps):
     for _, truth, analysis in results:
         for name in ("top", "bottom"):
             found, true = analysis.electrode(name).interfaces, truth.electrodes[name]
-            assert abs(found.collector_z_mean_m - true.collector_interface_z_m) < 0.25 * pixel
-            assert abs(found.electrolyte_z_mean_m - true.electrolyte_interface_z_m) < 0.7 * pixel
+            assert abs(found.collector_z_mean_m - true.collector_interface_z_m) < 0.15 * pixel
+            assert abs(found.electrolyte_z_mean_m - true.electrolyte_interface_z_m) < 0.15 * pixel
 
 
 def test_current_density_and_hot_spots_against_truth(steps):
@@ -51,7 +50,7 @@ def test_current_density_and_hot_spots_against_truth(steps):
     for name in ("top", "bottom"):
         found = analysis.electrode(name)
         true = truth.electrodes[name].current_density_A_m2[np.isfinite(found.current_density_map_A_m2)]
-        assert found.current_density_mean_A_m2 == pytest.approx(true.mean(), rel=0.2)
+        assert found.current_density_mean_A_m2 == pytest.approx(true.mean(), rel=0.1)
     found = [spot for name in ("top", "bottom") for spot in analysis.electrode(name).hotspots]
     assert len(found) == len(truth.hot_spots)
     for true in truth.hot_spots:
@@ -60,6 +59,13 @@ def test_current_density_and_hot_spots_against_truth(steps):
 
 
 def test_pellet_porosity_against_truth(steps):
-    _, results = steps
+    """Against the truth labels' own transparent fraction between the true faces: at 18.75 um voxels the
+    majority-vote labels already miss ~17 % of the pores (radii 8-16 um) of the analytic 5 %."""
+    pixel, results = steps
     for _, truth, analysis in results:
-        assert analysis.llzo_porosity == pytest.approx(truth.llzo_porosity, abs=0.005)
+        row = np.arange(truth.labels.shape[0])
+        faces = [truth.electrodes[name].electrolyte_interface_z_m / pixel for name in ("top", "bottom")]
+        pellet = truth.labels[(row - 0.5 >= faces[0]) & (row + 0.5 <= faces[1])]
+        pores, solid = np.count_nonzero(pellet == Phase.PORE), np.count_nonzero(pellet == Phase.LLZO)
+        assert analysis.llzo_porosity == pytest.approx(pores / (pores + solid), abs=0.003)
+        assert analysis.llzo_porosity == pytest.approx(truth.llzo_porosity, abs=0.01)
