@@ -171,9 +171,11 @@ class StepAnalyser:
                                 previous=previous, applied_current_density_A_m2=meta.current_density_A_m2,
                                 settings=self._settings, llzo_transport=every > 0 and meta.step_index % every == 0,
                                 seed=meta.step_index)
-        self._previous[meta.cell_id] = (meta.step_index, analysis)
+        if item.step.rescan is None:  # a hot-spot rescan images the same state: steps stay the reference
+            self._previous[meta.cell_id] = (meta.step_index, analysis)
         metrics.stage_duration.labels(stage="analyse").observe(time.perf_counter() - started)
-        report = {**meta.to_dict(), "applied_current_density_A_m2": meta.current_density_A_m2, "run_uid": item.step.run_uid, "center_px": item.center_px,
-                  "frames": item.step.frame_counts, **analysis.to_report(),
+        report = {**meta.to_dict(), "applied_current_density_A_m2": meta.current_density_A_m2,
+                  "run_uid": item.step.run_uid, "center_px": item.center_px, "frames": item.step.frame_counts,
+                  **analysis.to_report(),
                   "segmentation": self._segmenter.summary.to_report()}
         return AnalysedStep(item, labels, analysis, report, confidence)
