@@ -13,7 +13,6 @@ import math
 
 import numpy as np
 
-from porewatch.kernels.quantify.pellet_column import pellet_column
 
 from .processing import AnalysedStep
 
@@ -104,29 +103,6 @@ def depth_profiles(analysed: AnalysedStep) -> dict[str, np.ndarray]:
     return {f"{name}_porosity_depth_profile":
             np.asarray(analysed.analysis.electrode(name).porosity.depth_profile, dtype=np.float32)
             for name in ELECTRODES}
-
-
-def annotate_hotspots(analysed: AnalysedStep) -> None:
-    """Add ``llzo_beneath`` (porosity, tortuosity of the pellet column under each hot spot) to the report.
-
-    The column has the hot spot's equivalent radius, ``sqrt(area / pi)``; values that cannot be
-    measured (no interfaces there) are None, and ``solid_path`` is False where pores cut every path
-    through the LLZO (the tortuosity is then None too: JSON has no infinity).
-    """
-    pixel_m = analysed.reconstructed.step.metadata.pixel_size_m
-    top, bottom = analysed.analysis.top.interfaces, analysed.analysis.bottom.interfaces
-    for name in ELECTRODES:
-        for spot in analysed.report[name]["hotspots"]:
-            radius_m = max(math.sqrt(spot["area_um2"] / math.pi) * 1e-6, pixel_m / 2)
-            column = pellet_column(analysed.labels, top=top, bottom=bottom, x_m=spot["x_um"] * 1e-6,
-                                   y_m=spot["y_um"] * 1e-6, radius_m=radius_m, pixel_size_m=pixel_m)
-            spot["llzo_beneath"] = {"porosity": _finite(column.porosity), "tortuosity": _finite(column.tortuosity),
-                                    "solid_path": column.tortuosity != math.inf,
-                                    "radius_um": radius_m * 1e6, "thickness_um": column.thickness_m * 1e6}
-
-
-def _finite(value: float) -> float | None:
-    return value if math.isfinite(value) else None
 
 
 def encode_array(array: np.ndarray) -> dict:
