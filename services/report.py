@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
+from typing import Iterator
 
 from .config import Config
 from .tiled_store import LocalTiledServer, TiledResultStore
@@ -10,37 +12,32 @@ from .tiled_store import LocalTiledServer, TiledResultStore
 ELECTRODES = ("top", "bottom")
 
 
-def read_cell_report(config: Config, cell_id: str) -> list[dict]:
-    """The stored step reports of ``cell_id`` sorted by step index; empty if the cell is unknown.
-
-    Uses ``tiled.uri`` when set, else opens the local catalog in ``tiled.directory``.
-    """
+@contextmanager
+def open_result_store(config: Config) -> Iterator[TiledResultStore]:
+    """The result store of ``tiled.uri`` when set, else of the local catalog in ``tiled.directory``."""
     with ExitStack() as stack:
         if config.tiled.uri:
             uri, api_key = config.tiled.uri, config.tiled.api_key
         else:
             server = stack.enter_context(LocalTiledServer(config.tiled.directory))
             uri, api_key = server.uri, server.api_key
-        store = stack.enter_context(TiledResultStore(uri, api_key=api_key))
+        yield stack.enter_context(TiledResultStore(uri, api_key=api_key))
+
+
+def read_cell_report(config: Config, cell_id: str) -> list[dict]:
+    """The stored step reports of ``cell_id`` sorted by step index; empty if the cell is unknown."""
+    with open_result_store(config) as store:
         try:
             return store.read_cell(cell_id)
         except KeyError:
             return []
 
 
-def write_cell_plots(config: Config, cell_id: str, directory) -> list:
+def write_cell_plots(config: Config, cell_id: str, directory: Path) -> list[Path]:
     """Figures of the cell's stored steps into ``directory`` (see :mod:`porewatch.services.plots`); the files."""
-    from pathlib import Path
-
     from .plots import write_plots
 
-    with ExitStack() as stack:
-        if config.tiled.uri:
-            uri, api_key = config.tiled.uri, config.tiled.api_key
-        else:
-            server = stack.enter_context(LocalTiledServer(config.tiled.directory))
-            uri, api_key = server.uri, server.api_key
-        store = stack.enter_context(TiledResultStore(uri, api_key=api_key))
+    with open_result_store(config) as store:
         try:
             steps = store.read_cell(cell_id)
         except KeyError:
