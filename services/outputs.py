@@ -11,7 +11,7 @@ import numpy as np
 from .control_room import ControlRoomPublisher
 from .live_views import depth_profiles, region_of_interest, step_slices
 from .metrics import ServiceMetrics
-from .processing import AnalysedStep
+from .processing import AnalysedStep, ReconstructedStep
 from .step_metadata import StepMetadata
 from .tiled_store import TiledResultStore
 
@@ -82,10 +82,12 @@ class ResultOutput:
         return item
 
     def step_failed(self, item, error: BaseException) -> None:
-        step = getattr(item, "step", getattr(getattr(item, "reconstructed", None), "step", item))
-        meta = getattr(step, "metadata", None)
-        self._status("step_failed", run_uid=getattr(step, "run_uid", None), error=str(error),
-                     cell_id=getattr(meta, "cell_id", None), step_index=getattr(meta, "step_index", None))
+        """Announce a step whose reconstruction, analysis or publication raised ``error``."""
+        if isinstance(item, AnalysedStep):
+            item = item.reconstructed
+        step = item.step if isinstance(item, ReconstructedStep) else item
+        self._status("step_failed", run_uid=step.run_uid, error=str(error), cell_id=step.metadata.cell_id,
+                     step_index=step.metadata.step_index)
 
     def publish(self, analysed: AnalysedStep) -> list:
         """Send one analysed step everywhere; returns no further pipeline items."""
