@@ -38,6 +38,7 @@ def electrode_report(analysis) -> dict:
         "current_density_from_volume_mean_A_m2": finite(analysis.current_density_from_volume_mean_A_m2),
         "mass_balance_ratio": finite(analysis.mass_balance_ratio),
         "mass_balance_ratio_from_volume": finite(analysis.mass_balance_ratio_from_volume),
+        "porosity_near_interface_voxels": porosity.near_interface_voxels,
     }
 
 

@@ -44,6 +44,15 @@ def test_top_electrode_figures(cell):
     assert found.pore_density_map.dtype == np.float32
 
 
+@pytest.mark.parametrize("pixel_m, resolved", [(2e-6, True), (6.5e-6, True), (7e-6, False), (12.5e-6, False)])
+def test_near_interface_layer_in_voxels(cell, pixel_m, resolved):
+    labels, top, _ = cell
+    scaled = ElectrodeInterfaces("top", top.collector_z_m / P * pixel_m, top.electrolyte_z_m / P * pixel_m)
+    found = electrode_porosity(labels, scaled, pixel_size_m=pixel_m, near_interface_m=10e-6)
+    assert found.near_interface_voxels == pytest.approx(10e-6 / pixel_m)
+    assert found.near_interface_resolved is resolved
+
+
 def test_pore_density_window_covers_the_electrode(cell):
     labels, top, _ = cell
     found = electrode_porosity(labels, top, pixel_size_m=P, pore_density_window_m=500e-6)

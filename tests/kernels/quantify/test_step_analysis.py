@@ -23,7 +23,8 @@ ELECTRODE_KEYS = {
 
 #: Keys added beside the stable ones (README "Results").
 NEW_ELECTRODE_KEYS = {"porosity_depth_profile", "porosity_depth_bin_um", "porosity_modes", "porosity_mode_values",
-                      "current_density_from_volume_mean_A_m2", "mass_balance_ratio", "mass_balance_ratio_from_volume"}
+                      "current_density_from_volume_mean_A_m2", "mass_balance_ratio", "mass_balance_ratio_from_volume",
+                      "porosity_near_interface_voxels"}
 NEW_LLZO_KEYS = {"porosity_bulk", "porosity_interfacial_top", "porosity_interfacial_bottom",
                  "porosity_depth_profile_normalised", "tortuosity_bulk", "tortuosity_interfacial_top",
                  "tortuosity_interfacial_bottom", "microstructure_factors"}
