@@ -9,10 +9,8 @@ exact labels, 5 % porous pellet) is analysed twice (two steps; the second moves 
 half a voxel), timing each stage of :func:`porewatch.kernels.quantify.step_analysis.analyse_step`.
 Run it with ``OMP_NUM_THREADS=2`` for the 2-core figures.
 
-Peers are optional (not porewatch dependencies; TauFactor needs torch):
-    pip install --no-deps taufactor==1.2.1        # torch==2.13.0 already installed
-    pip install porespy                           # pulls pyvista/VTK: use a separate environment
-A peer that does not import is reported as unavailable.
+Peers (TauFactor 1.2.1 on torch, PoreSpy 3.2) are not porewatch dependencies; the ``test``
+extra installs them.  A peer that does not import is reported as unavailable.
 
 Accuracy cells are ``SEED:N_COLS`` (the simulator's default cell and detector).  The
 ``targets`` block judges each figure against the issue's target; the near-interface porosity

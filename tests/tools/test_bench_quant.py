@@ -1,4 +1,4 @@
-"""bench_quant: a small run writes every field; the phantom is what it claims."""
+"""bench_quant: a small run writes every field; the phantom is what it claims; the peers agree; targets are judged."""
 
 import json
 
@@ -19,6 +19,20 @@ def test_smoke_run_writes_stages_and_bounds(tmp_path):
     assert stage["interfaces_s"] > 0 and stage["llzo_tortuosity_s"] > 0 and stage["llzo_microstructure_factors_s"] > 0
     assert result["laminate"]["conductivity_relative_error"] < 0.01
     assert result["laminate"]["youngs_modulus_relative_error"] < 0.01
+
+
+def test_tortuosity_equals_taufactor():
+    rows = bench_quant.tortuosity_peers(32)
+    assert [row["porosity"] for row in rows] == [0.05, 0.30]
+    for row in rows:
+        assert "taufactor" not in row, row["taufactor"]  # the peer ran
+        assert row["relative_difference"] < 0.005 and row["tau_porewatch"] > 1.0
+
+
+def test_porosity_profile_equals_porespy():
+    row = bench_quant.porosity_profile_peer(32)
+    assert "max_abs_difference" in row, row["porespy"]
+    assert row["bins"] == 24 and row["max_abs_difference"] < 1e-12
 
 
 def test_phantom_layers_and_porosity():
