@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 
 from porewatch.kernels.labels import Phase
-from porewatch.tools.eval_segment import METHODS, evaluate_cell, format_result
+from porewatch.tools.eval_segment import METHODS, evaluate_cell, format_result, targets
 
 
 class TruthlessLithium:
@@ -36,3 +36,27 @@ def test_porosity_is_compared_with_the_simulators_truth(result):
 def test_tables_name_every_method(result):
     text = format_result(result)
     assert all(f"| {method} |" in text for method in METHODS) and "| 0 pristine | top |" in text
+
+
+def test_cell_states_its_resolution(result):
+    assert result["pixel_um"] > 15 and result["typical_pore_voxels"] < 1  # 64 columns: pores unresolved
+    assert not result["targets"]["judged"] and not result["targets"]["pore_iou"]["met"]
+    assert "not judged" in format_result(result)
+
+
+def _scored(cnn_iou, otsu_iou, cnn_porosity, otsu_porosity):
+    score = lambda iou: {"iou": {"pore": iou}}  # noqa: E731
+    step = {"truth": {"top": 0.01, "bottom": 0.01}, "cnn": {"top": cnn_porosity, "bottom": 0.01},
+            "otsu": {"top": otsu_porosity, "bottom": 0.011}}
+    return {"typical_pore_voxels": 2.5, "porosity": [step],
+            "scores": {"cnn": score(cnn_iou), "otsu": score(otsu_iou), "multiotsu": score(otsu_iou / 2)}}
+
+
+def test_targets_met_and_missed():
+    met = targets(_scored(0.8, 0.3, 0.0085, 0.3))
+    assert met["judged"] and met["pore_iou"]["met"] and met["pore_iou_over_threshold"]["met"]
+    assert met["porosity_where_otsu_misses"] == {"cases": 1, "cnn_worst": pytest.approx(0.15), "target": 0.2, "met": True}
+    missed = targets(_scored(0.7, 0.4, 0.0075, 0.3))
+    assert not missed["pore_iou"]["met"] and not missed["pore_iou_over_threshold"]["met"]
+    assert not missed["porosity_where_otsu_misses"]["met"]
+    assert not targets(_scored(0.8, 0.3, 0.0085, 0.0105))["porosity_where_otsu_misses"]["met"]  # no contested case
