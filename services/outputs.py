@@ -41,7 +41,8 @@ def llzo_arrays(analysed: AnalysedStep) -> dict[str, np.ndarray]:
 
 
 def step_arrays(analysed: AnalysedStep, *, include_volumes: bool) -> dict[str, np.ndarray]:
-    """The arrays stored per step: maps (n_y, n_x) per electrode, and optionally volume and labels."""
+    """The arrays stored per step: maps (n_y, n_x) per electrode, and optionally the volume, labels and
+    the CNN's per-voxel confidence (float32, NaN where the CNN did not segment)."""
     arrays: dict[str, np.ndarray] = {}
     for name in ELECTRODES:
         arrays.update({f"{name}_{key}": value for key, value in electrode_maps(analysed, name).items()})
@@ -50,6 +51,8 @@ def step_arrays(analysed: AnalysedStep, *, include_volumes: bool) -> dict[str, n
     if include_volumes:
         arrays["volume"] = analysed.reconstructed.volume
         arrays["labels"] = analysed.labels
+        if analysed.confidence is not None:
+            arrays["confidence"] = analysed.confidence
     return arrays
 
 

@@ -175,3 +175,8 @@ def test_step_analyser_reports_the_cnn_and_keeps_its_confidence(lithium_model):
     assert report["confident_fraction"] == 1.0
     assert analysed.confidence.shape == mu.shape and np.nanmax(analysed.confidence) == pytest.approx(0.9, rel=1e-5)
     assert analysed.report["top"]["porosity"] == 0.0  # the stand-in network sees no pore
+    from porewatch.services.outputs import step_arrays
+
+    stored = step_arrays(analysed, include_volumes=True)
+    assert stored["confidence"] is analysed.confidence and stored["labels"].shape == mu.shape
+    assert "confidence" not in step_arrays(analysed, include_volumes=False)
