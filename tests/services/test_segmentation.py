@@ -1,14 +1,10 @@
-import json
-
 import numpy as np
-import onnx
 import pytest
-from onnx import TensorProto, helper, numpy_helper
 
 from porewatch.kernels.labels import Phase
 from porewatch.kernels.segment.dataset import electrode_rows
 from porewatch.services.config import SegmentationConfig
-from porewatch.services.model_io import MODEL_METADATA_KEY, read_metadata
+from porewatch.services.model_io import read_metadata
 from porewatch.services.segmentation import (
     SHIPPED_MODEL,
     CnnSegmenter,
@@ -21,27 +17,8 @@ from porewatch.services.segmentation import (
 PIXEL_SIZE_M = 10e-6
 
 
-def write_linear_model(path, *, weights, biases):
-    """A per-pixel 'network' in the porewatch ONNX layout: softmax(w_c * mu + b_c), built without torch."""
-    n = len(weights)
-    mu = helper.make_tensor_value_info("mu", TensorProto.FLOAT, ["batch", 1, "height", "width"])
-    out = helper.make_tensor_value_info("probabilities", TensorProto.FLOAT, ["batch", n, "height", "width"])
-    w = numpy_helper.from_array(np.asarray(weights, np.float32).reshape(n, 1, 1, 1), "w")
-    b = numpy_helper.from_array(np.asarray(biases, np.float32), "b")
-    nodes = [helper.make_node("Conv", ["mu", "w", "b"], ["logits"]),
-             helper.make_node("Softmax", ["logits"], ["probabilities"], axis=1)]
-    model = helper.make_model(helper.make_graph(nodes, "linear", [mu], [out], [w, b]),
-                              opset_imports=[helper.make_opsetid("", 17)])
-    model.ir_version = 8
-    entry = model.metadata_props.add()
-    entry.key, entry.value = MODEL_METADATA_KEY, json.dumps({"n_classes": n, "input_offset_per_m": 0.0,
-                                                             "input_scale_per_m": 1.0})
-    onnx.save(model, str(path))
-    return path
-
-
 @pytest.fixture
-def lithium_model(tmp_path):
+def lithium_model(tmp_path, write_linear_model):
     """Says LITHIUM everywhere with probability ~0.9."""
     biases = np.zeros(len(Phase))
     biases[Phase.LITHIUM] = np.log(0.9 / 0.1 * (len(Phase) - 1))
