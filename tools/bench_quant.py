@@ -16,7 +16,7 @@ Accuracy cells are ``SEED:N_COLS`` (the simulator's default cell and detector). 
 ``targets`` block judges each figure against the issue's target; the near-interface porosity
 is judged only where its layer spans
 :data:`~porewatch.kernels.quantify.porosity.RESOLVED_LAYER_VOXELS` voxels or more (a 10 um
-layer on 12 um voxels is partial-volume limited whatever the labels: 128 columns), and is
+layer on the 9.4 um voxels of 128 columns is partial-volume limited whatever the labels), and is
 reported everywhere.
 """
 

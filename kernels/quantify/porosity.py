@@ -19,12 +19,13 @@ from porewatch.kernels.backend import check_array, to_numpy
 from porewatch.kernels.labels import Phase
 from porewatch.kernels.quantify.electrodes import ElectrodeInterfaces, check_same_grid
 
-#: Fewest voxels across a depth layer for its porosity to be measured rather than smeared.
-#: Thinner layers are made up mostly of the voxels their two bounds cut, whose share of a
-#: pore is decided by sub-voxel geometry that labels do not hold: at 12 um voxels the
-#: 10 um layer's porosity on the simulator's exact labels misses by up to 45 %, at
-#: 6 um voxels (1.6 voxels per layer) by at most 10 % (``tools/bench_quant.py --accuracy``).
-RESOLVED_LAYER_VOXELS = 1.5
+#: Fewest voxels across a depth layer for its porosity to be measured rather than smeared:
+#: two samples per layer (the sampling theorem's bound).  Thinner layers are made up mostly of
+#: the voxels their two bounds cut, whose share of a pore is decided by sub-voxel geometry
+#: that labels do not hold.  On the simulator's exact labels the 10 um layer's porosity
+#: misses by up to 31 % at 9.4 um voxels (1.1 voxels per layer), 29 % at 6.3 um (1.6) and
+#: 17 % at 4.7 um (2.1) (``tools/bench_quant.py --accuracy``).
+RESOLVED_LAYER_VOXELS = 2.0
 
 @dataclass(frozen=True)
 class ElectrodePorosity:

@@ -44,7 +44,7 @@ def test_top_electrode_figures(cell):
     assert found.pore_density_map.dtype == np.float32
 
 
-@pytest.mark.parametrize("pixel_m, resolved", [(2e-6, True), (6.5e-6, True), (7e-6, False), (12.5e-6, False)])
+@pytest.mark.parametrize("pixel_m, resolved", [(2e-6, True), (5e-6, True), (5.5e-6, False), (12.5e-6, False)])
 def test_near_interface_layer_in_voxels(cell, pixel_m, resolved):
     labels, top, _ = cell
     scaled = ElectrodeInterfaces("top", top.collector_z_m / P * pixel_m, top.electrolyte_z_m / P * pixel_m)
