@@ -67,8 +67,8 @@ def format_comparison(report: dict, truth: dict) -> str:
         cells = "".join(f"{_cell(source[name][key], scale, digits):>11}" for name in ELECTRODES
                         for source in (report, truth))
         rows.append(f"  {label:<28}{cells}")
-    layer_voxels = report[ELECTRODES[0]].get("porosity_near_interface_voxels")
-    if layer_voxels is not None and layer_voxels < RESOLVED_LAYER_VOXELS:
+    layer_voxels = report[ELECTRODES[0]]["porosity_near_interface_voxels"]
+    if layer_voxels < RESOLVED_LAYER_VOXELS:
         rows.append(f"  (the near-interface layer spans {layer_voxels:.1f} voxel: its porosity is partial-volume limited)")
     for name in ELECTRODES:
         found = ", ".join(f"({h['x_um']:.0f}, {h['y_um']:.0f}) um" for h in report[name]["hotspots"]) or "none"

@@ -111,16 +111,8 @@ def effective_conductivity(conductivity, *, rtol: float = 1e-5, max_iterations: 
         ``sigma_eff`` (axes 0, 1, 2) and whether every solve converged.
     """
     local = _positive_field(conductivity, name="conductivity")
-    problem = _Problem(local.shape, n_components=3)
-    effective = np.zeros((3, 3))
-    converged = True
-    for load in range(3):
-        macro = np.zeros(3)
-        macro[load] = 1.0
-        field, ok = problem.solve(lambda e: local * e, macro, rtol=rtol, max_iterations=max_iterations)
-        effective[:, load] = (local * field).mean(axis=(1, 2, 3))
-        converged &= ok
-    return effective, converged
+    return _unit_load_response(lambda gradient: local * gradient, local.shape, 3, rtol=rtol,
+                               max_iterations=max_iterations)
 
 
 def effective_stiffness(young, *, poisson_ratio: float, rtol: float = 1e-5, max_iterations: int = 1000
@@ -150,14 +142,21 @@ def effective_stiffness(young, *, poisson_ratio: float, rtol: float = 1e-5, max_
         out[:3] += lame * strain[:3].sum(axis=0)
         return out
 
-    problem = _Problem(local.shape, n_components=6)
-    effective = np.zeros((6, 6))
+    return _unit_load_response(stress, local.shape, 6, rtol=rtol, max_iterations=max_iterations)
+
+
+def _unit_load_response(constitutive, shape: tuple, n_components: int, *, rtol: float, max_iterations: int
+                        ) -> tuple[np.ndarray, bool]:
+    """Effective ``(n, n)`` tensor: column ``k`` is the mean flux (or stress) under the unit macroscopic
+    gradient (or strain) ``e_k``, each solved on the periodic domain; also whether every solve converged."""
+    problem = _Problem(shape, n_components=n_components)
+    effective = np.zeros((n_components, n_components))
     converged = True
-    for load in range(6):
-        macro = np.zeros(6)
+    for load in range(n_components):
+        macro = np.zeros(n_components)
         macro[load] = 1.0
-        field, ok = problem.solve(stress, macro, rtol=rtol, max_iterations=max_iterations)
-        effective[:, load] = stress(field).mean(axis=(1, 2, 3))
+        field, ok = problem.solve(constitutive, macro, rtol=rtol, max_iterations=max_iterations)
+        effective[:, load] = constitutive(field).mean(axis=(1, 2, 3))
         converged &= ok
     return effective, converged
 
