@@ -42,8 +42,10 @@ def _porosities(mu, labels, pixel_size_m: float) -> dict[str, float]:
     return {name: analysis.electrode(name).porosity.overall for name in ELECTRODES}
 
 
-def evaluate_cell(seed: int, n_cols: int, steps: tuple[str, ...], segmenter, *, margin_um: float) -> dict:
-    """Scores of every method on every step of one simulated cell."""
+def evaluate_cell(seed: int, n_cols: int, steps: tuple[str, ...], segmenter, *, margin_um: float,
+                  randomise: bool = False) -> dict:
+    """Scores of every method on every step of one simulated cell (the default cell, or with
+    ``randomise`` one varied as the training cells are: porosity, pore sizes, photons, blur, rings)."""
     from porewatch.services.config import PipelineConfig
     from porewatch.services.training_data import SimulatedCell, simulated_volumes
 
@@ -51,7 +53,7 @@ def evaluate_cell(seed: int, n_cols: int, steps: tuple[str, ...], segmenter, *, 
     confusion = {m: np.zeros((n, n), dtype=np.int64) for m in METHODS}
     in_lithium = {m: np.zeros((n, n), dtype=np.int64) for m in METHODS}
     porosity, seconds, pixel = [], {m: 0.0 for m in METHODS}, None
-    cell = SimulatedCell(seed, n_cols, steps, randomise=False)
+    cell = SimulatedCell(seed, n_cols, steps, randomise=randomise)
     for index, mu, truth_labels, truth, pixel_size_m in simulated_volumes(cell, PipelineConfig()):
         pixel = pixel_size_m
         rows = electrode_rows(mu, margin_px=int(round(margin_um * 1e-6 / pixel_size_m)))
@@ -83,7 +85,7 @@ def evaluate_cell(seed: int, n_cols: int, steps: tuple[str, ...], segmenter, *, 
                           "seconds": seconds[method]}
     spec, _ = cell.specs()
     typical_pore_m = min(sum(spec.lithium_pore_radius_range_m), sum(spec.void_radius_range_m))  # mean diameter
-    result = {"seed": seed, "n_cols": n_cols, "steps": list(steps), "pixel_um": pixel * 1e6,
+    result = {"seed": seed, "n_cols": n_cols, "randomised": randomise, "steps": list(steps), "pixel_um": pixel * 1e6,
               "typical_pore_voxels": typical_pore_m / pixel, "scores": scores, "porosity": porosity}
     return {**result, "targets": targets(result)}
 
@@ -113,7 +115,8 @@ def targets(result: dict) -> dict:
 def format_result(result: dict) -> str:
     """Markdown tables of one cell's evaluation."""
     classes = [p.name.lower() for p in Phase]
-    lines = [f"seed {result['seed']}, {result['n_cols']} px ({result['pixel_um']:.2f} um voxels, typical pores "
+    lines = [f"{'randomised cell' if result['randomised'] else 'default cell'} "
+             f"seed {result['seed']}, {result['n_cols']} px ({result['pixel_um']:.2f} um voxels, typical pores "
              f"{result['typical_pore_voxels']:.1f} voxels across), steps {', '.join(result['steps'])}", "",
              "| method | " + " | ".join(f"IoU {c}" for c in classes)
              + " | pore IoU in Li | porosity rel. error mean / max |",
@@ -140,6 +143,8 @@ def main(argv=None) -> int:
     parser.add_argument("--seed", type=int, nargs="+", default=[9001], help="held-out cell seeds")
     parser.add_argument("--n-cols", type=int, nargs="+", default=[256], help="detector widths")
     parser.add_argument("--steps", default="pristine,plate,strip")
+    parser.add_argument("--randomise", action="store_true",
+                        help="vary each cell and detector as the training cells are (default: the default cell)")
     parser.add_argument("--model", default=None, help="model file; default the shipped one")
     parser.add_argument("--backend", default="auto")
     parser.add_argument("--margin-um", type=float, default=60.0)
@@ -153,7 +158,8 @@ def main(argv=None) -> int:
     results = []
     for n_cols in args.n_cols:
         for seed in args.seed:
-            result = evaluate_cell(seed, n_cols, tuple(args.steps.split(",")), segmenter, margin_um=args.margin_um)
+            result = evaluate_cell(seed, n_cols, tuple(args.steps.split(",")), segmenter, margin_um=args.margin_um,
+                                   randomise=args.randomise)
             print(format_result(result) + "\n", flush=True)
             results.append(result)
     if args.json:

@@ -60,3 +60,11 @@ def test_targets_met_and_missed():
     assert not missed["pore_iou"]["met"] and not missed["pore_iou_over_threshold"]["met"]
     assert not missed["porosity_where_otsu_misses"]["met"]
     assert not targets(_scored(0.8, 0.3, 0.0085, 0.0105))["porosity_where_otsu_misses"]["met"]  # no contested case
+
+
+def test_randomised_cell_varies_from_the_default(result):
+    varied = evaluate_cell(5, 64, ("pristine",), TruthlessLithium(), margin_um=30.0, randomise=True)
+    assert varied["randomised"] and not result["randomised"]
+    assert varied["typical_pore_voxels"] != pytest.approx(result["typical_pore_voxels"])
+    assert varied["porosity"][0]["truth"] != result["porosity"][0]["truth"]
+    assert format_result(varied).startswith("randomised cell seed 5") and format_result(result).startswith("default")
