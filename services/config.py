@@ -142,9 +142,9 @@ class SimulationConfig(_Section):
 
     cell_id: str = "sim-cell-001"
     seed: int = 7
-    n_cols: int = Field(128, ge=32, le=2048, description="detector columns (= reconstruction width)")
+    n_cols: int = Field(192, ge=32, le=2048, description="detector columns (= reconstruction width)")
     n_rows: int | None = Field(None, ge=16, description="detector rows; None = as many as the stack needs")
-    n_angles: int = Field(180, ge=16, description="projections over 180 degrees")
+    n_angles: int = Field(270, ge=16, description="projections over 180 degrees")
     n_flats: int = Field(10, ge=1)
     n_darks: int = Field(5, ge=1)
     steps: tuple[str, ...] = Field(("pristine", "plate", "strip"), description="galvanostatic steps to run")

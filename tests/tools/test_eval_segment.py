@@ -68,3 +68,16 @@ def test_randomised_cell_varies_from_the_default(result):
     assert varied["typical_pore_voxels"] != pytest.approx(result["typical_pore_voxels"])
     assert varied["porosity"][0]["truth"] != result["porosity"][0]["truth"]
     assert format_result(varied).startswith("randomised cell seed 5") and format_result(result).startswith("default")
+
+
+def test_shipped_cnn_beats_the_thresholds_on_a_held_out_cell():
+    """The shipped model, ONNX Runtime, one step of a cell it never saw (192 columns, pores 2.7 voxels across)."""
+    from porewatch.services.config import SegmentationConfig
+    from porewatch.services.segmentation import make_segmenter
+
+    segmenter = make_segmenter(SegmentationConfig(method="cnn", backend="onnxruntime"))
+    held_out = evaluate_cell(9001, 192, ("pristine",), segmenter, margin_um=60.0)
+    scores = held_out["scores"]
+    threshold_iou = max(scores["otsu"]["iou"]["pore"], scores["multiotsu"]["iou"]["pore"])
+    assert scores["cnn"]["iou"]["pore"] > max(0.65, 2 * threshold_iou)
+    assert scores["cnn"]["porosity_relative_error_max"] < 0.3 < scores["multiotsu"]["porosity_relative_error_max"]
