@@ -93,6 +93,8 @@ class SegmentationConfig(_Section):
     engine_cache_dir: Path = Field(Path("porewatch-data/engines"), description="TensorRT engines, one per GPU "
                                                                               "model, TensorRT and model file")
     threads: int | None = Field(None, ge=1, description="CPU threads of ONNX Runtime / torch; unset = theirs")
+    flip_averaging: bool = Field(False, description="average the network over the four mirror images of each "
+                                                    "tile: 4x the network time, pore IoU +0.01")
 
     @model_validator(mode="after")
     def _overlap_fits_tile(self):

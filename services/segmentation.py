@@ -5,7 +5,8 @@
 * ``method = "cnn"``: the classical baseline (multi-Otsu levels, multi-Otsu Li|pore split)
   labels the whole volume cheaply; then only the slices crossing the Li electrodes (coarse
   bands from the z-profile, widened by ``electrode_margin_um``) go through the network,
-  tiled with overlap and blended, and replace the baseline there.  ``confidence`` is the
+  tiled with overlap and blended, and replace the baseline there (with ``flip_averaging``,
+  each tile's probabilities are averaged over its four mirror images).  ``confidence`` is the
   network's probability of the chosen class on those slices and NaN elsewhere.
 * ``method = "otsu" | "multiotsu"``: :func:`~porewatch.kernels.segment.threshold.segment_threshold`
   alone; ``confidence`` is None.
@@ -35,7 +36,7 @@ import numpy as np
 from porewatch.kernels.labels import Phase
 from porewatch.kernels.segment.dataset import electrode_rows
 from porewatch.kernels.segment.threshold import segment_threshold
-from porewatch.kernels.segment.tiling import segment_slices
+from porewatch.kernels.segment.tiling import flip_averaged, segment_slices
 
 from .model_io import INPUT_NAME, OUTPUT_NAME, file_sha256, read_metadata
 
@@ -223,6 +224,7 @@ class SegmentationSummary:
     method: str
     backend: str | None
     model: str | None
+    flip_averaged: bool
     cnn_slices: int
     mean_confidence: float | None
     confident_fraction: float | None
@@ -235,13 +237,14 @@ class CnnSegmenter:
     """Baseline everywhere, the network on the electrode-crossing slices (see the module docstring)."""
 
     def __init__(self, runner, *, model_path: Path, tile_px: int, overlap_px: int, batch_size: int,
-                 electrode_margin_um: float, confident_probability: float = 0.8):
+                 electrode_margin_um: float, confident_probability: float = 0.8, flip_averaging: bool = False):
         self.runner = runner
         self.model_path = Path(model_path)
         self.n_classes = int(read_metadata(model_path)["n_classes"])
         self.tile_px, self.overlap_px, self.batch_size = tile_px, overlap_px, batch_size
         self.electrode_margin_um = electrode_margin_um
         self.confident_probability = confident_probability
+        self.flip_averaging = flip_averaging
         self.summary: SegmentationSummary | None = None
 
     def __call__(self, mu, *, pixel_size_m: float):
@@ -250,12 +253,12 @@ class CnnSegmenter:
         rows = electrode_rows(mu, margin_px=int(round(self.electrode_margin_um * 1e-6 / pixel_size_m)))
         confidence = np.full(mu.shape, np.nan, dtype=np.float32)
         labels[rows], confidence[rows] = segment_slices(
-            mu[rows], predict=self.runner, n_classes=self.n_classes, tile_px=self.tile_px,
+            mu[rows], predict=flip_averaged(self.runner) if self.flip_averaging else self.runner, n_classes=self.n_classes, tile_px=self.tile_px,
             overlap_px=self.overlap_px, batch_size=self.batch_size)
         inside = labels[rows] != Phase.OUTSIDE
         values = confidence[rows][inside]
         self.summary = SegmentationSummary(
-            "cnn", self.runner.name, self.model_path.name, int(rows.size),
+            "cnn", self.runner.name, self.model_path.name, self.flip_averaging, int(rows.size),
             float(values.mean()) if values.size else None,
             float((values > self.confident_probability).mean()) if values.size else None)
         return labels, confidence
@@ -266,7 +269,7 @@ class ThresholdSegmenter:
 
     def __init__(self, method: str):
         self.method = method
-        self.summary = SegmentationSummary(method, None, None, 0, None, None)
+        self.summary = SegmentationSummary(method, None, None, False, 0, None, None)
 
     def __call__(self, mu, *, pixel_size_m: float):
         return segment_threshold(mu, method=self.method), None
@@ -282,7 +285,9 @@ def make_segmenter(settings):
     backend = resolve_backend(settings.backend)
     runner = make_runner(backend, model_path, cache_dir=Path(settings.engine_cache_dir), batch_size=settings.batch_size,
                          tile_px=settings.tile_px, threads=settings.threads)
-    log.info("segmentation: CNN %s on %s", model_path.name, backend)
+    log.info("segmentation: CNN %s on %s%s", model_path.name, backend,
+             ", averaged over mirror images" if settings.flip_averaging else "")
     return CnnSegmenter(runner, model_path=model_path, tile_px=settings.tile_px, overlap_px=settings.overlap_px,
                         batch_size=settings.batch_size, electrode_margin_um=settings.electrode_margin_um,
-                        confident_probability=settings.confident_probability)
+                        confident_probability=settings.confident_probability,
+                        flip_averaging=settings.flip_averaging)

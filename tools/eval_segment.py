@@ -148,13 +148,15 @@ def main(argv=None) -> int:
     parser.add_argument("--model", default=None, help="model file; default the shipped one")
     parser.add_argument("--backend", default="auto")
     parser.add_argument("--margin-um", type=float, default=60.0)
+    parser.add_argument("--flip-averaging", action="store_true", help="average the CNN over mirror images")
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args(argv)
     from porewatch.services.config import SegmentationConfig
     from porewatch.services.segmentation import make_segmenter
 
     segmenter = make_segmenter(SegmentationConfig(method="cnn", backend=args.backend, model_path=args.model,
-                                                  electrode_margin_um=args.margin_um))
+                                                  electrode_margin_um=args.margin_um,
+                                                  flip_averaging=args.flip_averaging))
     results = []
     for n_cols in args.n_cols:
         for seed in args.seed:

@@ -81,6 +81,26 @@ def tile_layout(shape: tuple[int, int], *, tile_px: int, overlap_px: int) -> Til
                       np.ascontiguousarray(weights, dtype=np.float32))
 
 
+def flip_averaged(predict: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.ndarray], np.ndarray]:
+    """``predict`` averaged over the four mirror images of each batch (test-time augmentation).
+
+    Each batch ``(b, 1, h, w)`` goes through ``predict`` as it is, flipped in ``h``, in ``w``
+    and in both; each output ``(b, n_classes, h, w)`` is flipped back and the four are
+    averaged, so the probabilities still sum to one.  Four network calls per batch.
+    """
+
+    def averaged(batch: np.ndarray) -> np.ndarray:
+        total = None
+        for axes in ((), (-2,), (-1,), (-2, -1)):
+            mirrored = np.ascontiguousarray(np.flip(batch, axes)) if axes else batch
+            probabilities = np.asarray(predict(mirrored), dtype=np.float32)
+            probabilities = np.flip(probabilities, axes) if axes else probabilities
+            total = probabilities.copy() if total is None else total + probabilities
+        return total / 4
+
+    return averaged
+
+
 def segment_slices(images, *, predict: Callable[[np.ndarray], np.ndarray], n_classes: int, tile_px: int = 256,
                    overlap_px: int = 32, batch_size: int = 8):
     """Class maps and confidences of slices, through a network that takes fixed-size batches.

@@ -17,6 +17,7 @@ def test_gpu_workstation_configuration_is_valid():
     assert config.pipeline.backend == "cupy"
     assert config.rescan.policy == "suggest" and config.web.enabled
     assert config.network.metrics_port == 9580
+    assert config.segmentation.flip_averaging and config.segmentation.backend == "auto"
 
 
 def read_unit(name: str) -> configparser.ConfigParser:

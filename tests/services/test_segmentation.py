@@ -60,6 +60,18 @@ def test_cnn_segments_only_the_electrode_slices_and_keeps_its_confidence(lithium
     summary = segmenter.summary
     assert summary.method == "cnn" and summary.backend == "onnxruntime" and summary.cnn_slices == rows.size
     assert summary.confident_fraction == 1.0 and summary.mean_confidence == pytest.approx(0.9, rel=1e-5)
+    assert not summary.flip_averaged
+
+
+def test_flip_averaged_cnn_says_so_and_agrees_for_a_pixelwise_model(lithium_model):
+    mu = layered_cell()
+    common = dict(model_path=lithium_model, tile_px=32, overlap_px=8, batch_size=3, electrode_margin_um=20.0)
+    plain = CnnSegmenter(OnnxRuntimeRunner(lithium_model), **common)
+    mirrored = CnnSegmenter(OnnxRuntimeRunner(lithium_model), flip_averaging=True, **common)
+    (labels, confidence), (labels_avg, confidence_avg) = (s(mu, pixel_size_m=PIXEL_SIZE_M) for s in (plain, mirrored))
+    np.testing.assert_array_equal(labels_avg, labels)
+    np.testing.assert_allclose(confidence_avg, confidence, rtol=1e-5)
+    assert mirrored.summary.flip_averaged and mirrored.summary.to_report()["flip_averaged"] is True
 
 
 def test_threshold_methods_give_labels_without_confidence():

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from porewatch.kernels.segment.tiling import SIZE_MULTIPLE, segment_slices, tile_layout
+from porewatch.kernels.segment.tiling import SIZE_MULTIPLE, flip_averaged, segment_slices, tile_layout
 
 N_CLASSES = 3
 
@@ -66,3 +66,22 @@ def test_invalid_layouts_are_rejected(kwargs, message):
 def test_wrong_network_output_shape_is_reported():
     with pytest.raises(ValueError, match="predict returned"):
         segment_slices(np.zeros((1, 64, 64), np.float32), predict=lambda b: np.zeros((1, 2, 64, 64)), n_classes=3)
+
+
+def _corner_network(batch):
+    """Class 1 in the top-left quadrant of each input, class 0 elsewhere: not mirror-symmetric."""
+    out = np.zeros((batch.shape[0], 2, *batch.shape[2:]), dtype=np.float32)
+    out[:, 0] = 1.0
+    h, w = batch.shape[2] // 2, batch.shape[3] // 2
+    out[:, 1, :h, :w], out[:, 0, :h, :w] = 1.0, 0.0
+    return out
+
+
+def test_flip_averaging_maps_each_mirror_image_back():
+    batch = np.arange(2 * 32 * 64, dtype=np.float32).reshape(2, 1, 32, 64)
+    averaged = flip_averaged(_corner_network)(batch)
+    assert averaged.shape == (2, 2, 32, 64) and averaged.dtype == np.float32
+    np.testing.assert_allclose(averaged.sum(axis=1), 1.0)
+    np.testing.assert_allclose(averaged[:, 1], 0.25)  # each quadrant is top-left in exactly one mirror image
+    pointwise = lambda b: np.concatenate([np.tanh(b) ** 2, 1 - np.tanh(b) ** 2], axis=1)  # noqa: E731
+    np.testing.assert_allclose(flip_averaged(pointwise)(batch / 1000), pointwise(batch / 1000), rtol=1e-6)
