@@ -114,6 +114,7 @@ def rescanned(tmp_path_factory, system_binary):
                 beamline.close()
             reports = collect_step_reports(steps, expected=len(uids), timeout_s=300, run_uids=set(uids))
             completed, events = wait_for_completed_rescan(rescans, timeout_s=300)
+            api.wait_for_idle(timeout=60)  # the manager files the item in its history after the run's documents
             history = api.history_get()["items"]
             api.close()
             with TiledResultStore(stack.service.tiled_uri, api_key=stack.service.tiled_api_key) as store:
