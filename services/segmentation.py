@@ -245,6 +245,7 @@ class CnnSegmenter:
         self.electrode_margin_um = electrode_margin_um
         self.confident_probability = confident_probability
         self.flip_averaging = flip_averaging
+        self._predict = flip_averaged(runner) if flip_averaging else runner
         self.summary: SegmentationSummary | None = None
 
     def __call__(self, mu, *, pixel_size_m: float):
@@ -253,8 +254,8 @@ class CnnSegmenter:
         rows = electrode_rows(mu, margin_px=int(round(self.electrode_margin_um * 1e-6 / pixel_size_m)))
         confidence = np.full(mu.shape, np.nan, dtype=np.float32)
         labels[rows], confidence[rows] = segment_slices(
-            mu[rows], predict=flip_averaged(self.runner) if self.flip_averaging else self.runner, n_classes=self.n_classes, tile_px=self.tile_px,
-            overlap_px=self.overlap_px, batch_size=self.batch_size)
+            mu[rows], predict=self._predict, n_classes=self.n_classes, tile_px=self.tile_px, overlap_px=self.overlap_px,
+            batch_size=self.batch_size)
         inside = labels[rows] != Phase.OUTSIDE
         values = confidence[rows][inside]
         self.summary = SegmentationSummary(

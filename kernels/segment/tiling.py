@@ -90,13 +90,9 @@ def flip_averaged(predict: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.n
     """
 
     def averaged(batch: np.ndarray) -> np.ndarray:
-        total = None
-        for axes in ((), (-2,), (-1,), (-2, -1)):
-            mirrored = np.ascontiguousarray(np.flip(batch, axes)) if axes else batch
-            probabilities = np.asarray(predict(mirrored), dtype=np.float32)
-            probabilities = np.flip(probabilities, axes) if axes else probabilities
-            total = probabilities.copy() if total is None else total + probabilities
-        return total / 4
+        mirrors = ((), (-2,), (-1,), (-2, -1))
+        return sum(np.flip(np.asarray(predict(np.ascontiguousarray(np.flip(batch, axes))), dtype=np.float32), axes)
+                   for axes in mirrors) / len(mirrors)
 
     return averaged
 
