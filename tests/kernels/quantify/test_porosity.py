@@ -65,9 +65,10 @@ def test_bottom_electrode_and_unknown_column(cell):
     labels, _, bottom = cell
     bottom.electrolyte_z_m[3, 3] = np.nan
     found = electrode_porosity(labels, bottom, pixel_size_m=P)
-    assert found.overall == pytest.approx(1 / 75)
+    # Row 36 (steel) holds 0.2 of a voxel of the electrode: it counts as row 35 does (Li).
+    assert found.overall == pytest.approx(1 / 78)
     assert found.near_interface == pytest.approx(1 / 75)
-    assert found.pore_density_map[1, 1] == pytest.approx(0.2)
+    assert found.pore_density_map[1, 1] == pytest.approx(1 / 5.2)
     assert np.isnan(found.pore_density_map[3, 3])
     assert np.isfinite(found.pore_density_map).sum() == N * N - 1
 
@@ -91,3 +92,28 @@ def test_shape_mismatch(cell):
     labels, top, _ = cell
     with pytest.raises(ValueError, match="labels"):
         electrode_porosity(labels[:, :2], top, pixel_size_m=P)
+
+
+@pytest.mark.parametrize("electrode", ["bottom", "top"])
+def test_interfacial_voids_at_sub_voxel_interfaces(electrode):
+    """Voids 2-6 um tall on the Li|LLZO interface, placed anywhere within a voxel, labelled
+    by majority: the 10 um layer's porosity is within 2 % of the exact one.  Dropping the
+    Li-side share of interface voxels labelled LLZO read it 3-4 % low."""
+    pixel, n, sub = 2e-6, 48, 9
+    rng = np.random.default_rng(3)
+    face = (10 + rng.random((n, n))) * pixel
+    collector = face + 40e-6
+    void_top = face + rng.uniform(2e-6, 6e-6, (n, n)) * (np.indices((n, n)).sum(axis=0) % 2 == 0)
+    z = ((np.arange(40 * sub) + 0.5) / sub - 0.5)[:, None, None] * pixel
+    samples = np.select([z < face, z < void_top, z < collector], [Phase.LLZO, Phase.PORE, Phase.LITHIUM],
+                        Phase.STEEL).astype(np.uint8)
+    votes = np.stack([(samples.reshape(40, sub, n, n) == phase).sum(axis=1) for phase in Phase])
+    labels = np.argmax(votes, axis=0).astype(np.uint8)
+    interfaces = ElectrodeInterfaces("bottom", collector.astype(np.float32), face.astype(np.float32))
+    if electrode == "top":
+        flip = 39 * pixel
+        labels = labels[::-1]
+        interfaces = ElectrodeInterfaces("top", (flip - collector).astype(np.float32), (flip - face).astype(np.float32))
+    found = electrode_porosity(labels, interfaces, pixel_size_m=pixel, near_interface_m=10e-6)
+    exact = (void_top - face).sum() / (n * n * 10e-6)
+    assert found.near_interface == pytest.approx(exact, rel=0.02)
