@@ -163,6 +163,8 @@ def train(out: Path = typer.Option(..., "--out", help="Folder for the model file
           crop_px: int = typer.Option(128, help="Side of the random training crops."),
           learning_rate: float = typer.Option(1e-3), eval_every: int = typer.Option(250),
           patience: int = typer.Option(6, help="Evaluations without improvement before stopping."),
+          ema_decay: Optional[float] = typer.Option(None, help="Evaluate and keep an exponential moving average "
+                                                               "of the weights with this decay per iteration."),
           max_minutes: Optional[float] = typer.Option(None, help="Stop training after this long."),
           seed: int = typer.Option(0), threads: Optional[int] = typer.Option(None, help="torch CPU threads."),
           keep_fp32: bool = typer.Option(False, help="Also write the fp32 ONNX and a safetensors checkpoint."),
@@ -191,7 +193,7 @@ def train(out: Path = typer.Option(..., "--out", help="Folder for the model file
                            n_train=train_slices, n_val=val_slices, architecture=architecture, keep_fp32=keep_fp32,
                            cache_dir=cache_dir, init=init)
     settings = TrainSettings(iterations=iterations, batch_size=batch_size, learning_rate=learning_rate,
-                             eval_every=eval_every, patience=patience, seed=seed,
+                             eval_every=eval_every, patience=patience, ema_decay=ema_decay, seed=seed,
                              max_seconds=None if max_minutes is None else 60.0 * max_minutes,
                              augmentation=Augmentation(crop_px=crop_px))
     card = run_training(request, config.pipeline, settings)

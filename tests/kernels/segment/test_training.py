@@ -54,6 +54,27 @@ def test_early_stopping_keeps_the_best_weights():
     assert result.best is result.history[0]
 
 
+def test_weight_average_is_kept_when_asked():
+    def run(iterations, ema_decay=None):
+        torch.manual_seed(0)
+        model = UNet(2, **TINY)
+        settings = TrainSettings(iterations=iterations, batch_size=2, learning_rate=1e-2, warmup_iterations=10,
+                                 eval_every=iterations, ema_decay=ema_decay, augmentation=Augmentation(crop_px=32))
+        return train_segmenter(model, toy_slices(4, 5), toy_slices(2, 6), n_classes=2, settings=settings).state_dict
+
+    first, second, averaged = run(1), run(2), run(2, ema_decay=0.75)
+    assert not torch.allclose(first["head.weight"], second["head.weight"])
+    for name, value in averaged.items():
+        if value.is_floating_point():
+            torch.testing.assert_close(value, 0.75 * first[name] + 0.25 * second[name])
+
+
+def test_weight_average_decay_must_lie_between_zero_and_one():
+    with pytest.raises(ValueError, match="ema_decay"):
+        train_segmenter(UNet(2, **TINY), toy_slices(2, 7), toy_slices(1, 8), n_classes=2,
+                        settings=TrainSettings(ema_decay=1.0))
+
+
 def test_soft_dice_is_zero_loss_for_a_confident_correct_prediction():
     target = torch.tensor([[[0, 1], [1, 0]]])
     logits = 50.0 * torch.nn.functional.one_hot(target, 2).permute(0, 3, 1, 2).float()
