@@ -165,6 +165,8 @@ def train(out: Path = typer.Option(..., "--out", help="Folder for the model file
           patience: int = typer.Option(6, help="Evaluations without improvement before stopping."),
           ema_decay: Optional[float] = typer.Option(None, help="Evaluate and keep an exponential moving average "
                                                                "of the weights with this decay per iteration."),
+          dice_weight: float = typer.Option(1.0, help="Weight of the soft Dice loss beside cross-entropy "
+                                                      "(0: cross-entropy alone)."),
           max_minutes: Optional[float] = typer.Option(None, help="Stop training after this long."),
           seed: int = typer.Option(0), threads: Optional[int] = typer.Option(None, help="torch CPU threads."),
           keep_fp32: bool = typer.Option(False, help="Also write the fp32 ONNX and a safetensors checkpoint."),
@@ -194,6 +196,7 @@ def train(out: Path = typer.Option(..., "--out", help="Folder for the model file
                            cache_dir=cache_dir, init=init)
     settings = TrainSettings(iterations=iterations, batch_size=batch_size, learning_rate=learning_rate,
                              eval_every=eval_every, patience=patience, ema_decay=ema_decay, seed=seed,
+                             dice_weight=dice_weight,
                              max_seconds=None if max_minutes is None else 60.0 * max_minutes,
                              augmentation=Augmentation(crop_px=crop_px))
     card = run_training(request, config.pipeline, settings)

@@ -2,8 +2,8 @@
 
 Each iteration draws ``batch_size`` random slices of the training set, augments them
 (:func:`porewatch.kernels.segment.augment.augment`) and takes one AdamW step on
-cross-entropy plus soft Dice (the Dice term keeps rare classes, pores above all, from
-being drowned by Li and air).  The learning rate warms up linearly, then follows a cosine
+cross-entropy plus ``dice_weight`` times soft Dice (the Dice term keeps rare classes, pores
+above all, from being drowned by Li and air).  The learning rate warms up linearly, then follows a cosine
 to zero at ``iterations`` or at ``max_seconds``, whichever comes first (so a time-limited
 run on a busy machine still anneals).  Every ``eval_every`` iterations the whole validation set is
 segmented (full slices, reflect-padded to multiples of 32); the weights with the best mean
@@ -151,6 +151,8 @@ def train_segmenter(model, train: LabelledSlices, val: LabelledSlices, *, n_clas
         raise ValueError("iterations, eval_every and batch_size must be at least 1")
     if settings.ema_decay is not None and not 0.0 < settings.ema_decay < 1.0:
         raise ValueError(f"ema_decay must lie in (0, 1), got {settings.ema_decay}")
+    if not settings.dice_weight >= 0.0:
+        raise ValueError(f"dice_weight must be at least 0, got {settings.dice_weight}")
     device = next(model.parameters()).device
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)

@@ -69,10 +69,11 @@ def test_weight_average_is_kept_when_asked():
             torch.testing.assert_close(value, 0.75 * first[name] + 0.25 * second[name])
 
 
-def test_weight_average_decay_must_lie_between_zero_and_one():
-    with pytest.raises(ValueError, match="ema_decay"):
-        train_segmenter(UNet(2, **TINY), toy_slices(2, 7), toy_slices(1, 8), n_classes=2,
-                        settings=TrainSettings(ema_decay=1.0))
+@pytest.mark.parametrize("settings, name", [(TrainSettings(ema_decay=1.0), "ema_decay"),
+                                            (TrainSettings(dice_weight=-0.5), "dice_weight")])
+def test_out_of_range_settings_are_rejected(settings, name):
+    with pytest.raises(ValueError, match=name):
+        train_segmenter(UNet(2, **TINY), toy_slices(2, 7), toy_slices(1, 8), n_classes=2, settings=settings)
 
 
 def test_soft_dice_is_zero_loss_for_a_confident_correct_prediction():
