@@ -5,10 +5,10 @@ Each iteration draws ``batch_size`` random slices of the training set, augments 
 cross-entropy plus ``dice_weight`` times soft Dice (the Dice term keeps rare classes, pores
 above all, from being drowned by Li and air).  The learning rate warms up linearly, then
 follows a cosine to zero at ``iterations`` or at ``max_seconds``, whichever comes first (so
-a time-limited run on a busy machine still anneals).  Every ``eval_every`` iterations the whole validation set is
-segmented (full slices, reflect-padded to multiples of 32); the weights with the best mean
-per-class IoU are kept, and training stops after ``patience`` evaluations without
-improvement, at ``iterations``, or once ``max_seconds`` have passed.
+a time-limited run on a busy machine still anneals).  Every ``eval_every`` iterations the
+whole validation set is segmented (full slices, reflect-padded to multiples of 32); the
+weights with the best mean per-class IoU are kept, and training stops after ``patience``
+evaluations without improvement, at ``iterations``, or once ``max_seconds`` have passed.
 
 With ``ema_decay`` set, an exponential moving average of the weights and batch-norm
 statistics (torch's ``AveragedModel``) is what gets evaluated and kept: on a plateau

@@ -69,6 +69,19 @@ def test_weight_average_is_kept_when_asked():
             torch.testing.assert_close(value, 0.75 * first[name] + 0.25 * second[name])
 
 
+def test_dice_weight_scales_the_dice_term_of_the_loss():
+    def first_loss(dice_weight):
+        torch.manual_seed(0)
+        settings = TrainSettings(iterations=1, batch_size=2, eval_every=1, dice_weight=dice_weight,
+                                 augmentation=Augmentation(crop_px=32))
+        result = train_segmenter(UNet(2, **TINY), toy_slices(4, 5), toy_slices(2, 6), n_classes=2, settings=settings)
+        return result.history[0]["train_loss"]
+
+    cross_entropy, with_dice, with_double_dice = first_loss(0.0), first_loss(1.0), first_loss(2.0)
+    assert with_dice > cross_entropy
+    assert with_double_dice - cross_entropy == pytest.approx(2 * (with_dice - cross_entropy), rel=1e-4)
+
+
 @pytest.mark.parametrize("settings, name", [(TrainSettings(ema_decay=1.0), "ema_decay"),
                                             (TrainSettings(dice_weight=-0.5), "dice_weight")])
 def test_out_of_range_settings_are_rejected(settings, name):
