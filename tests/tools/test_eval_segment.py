@@ -33,6 +33,15 @@ def test_porosity_is_compared_with_the_simulators_truth(result):
     assert result["scores"]["cnn"]["porosity_relative_error_max"] == pytest.approx(1.0)
 
 
+def test_near_interface_porosity_is_compared_with_the_simulators_truth(result):
+    (step,) = result["near_interface_porosity"]
+    (overall,) = result["porosity"]
+    assert all(value > 0 for value in step["truth"].values()) and step["truth"] != overall["truth"]
+    assert step["cnn"] == {"top": 0.0, "bottom": 0.0}
+    assert result["scores"]["cnn"]["near_interface_porosity_relative_error_mean"] == pytest.approx(1.0)
+    assert "near-interface porosity (0.5 voxels deep): truth" in format_result(result)
+
+
 def test_tables_name_every_method(result):
     text = format_result(result)
     assert all(f"| {method} |" in text for method in METHODS) and "| 0 pristine | top |" in text
