@@ -167,11 +167,6 @@ def train(out: Path = typer.Option(..., "--out", help="Folder for the model file
                                                                "of the weights with this decay per iteration."),
           dice_weight: float = typer.Option(1.0, help="Weight of the soft Dice loss beside cross-entropy "
                                                       "(0: cross-entropy alone)."),
-          interface_oversampling: float = typer.Option(0.0, help="Draw the slices next to an LLZO or steel layer "
-                                                                 "this much more often (0: uniform; 3: four times "
-                                                                 "as often)."),
-          interface_rows: int = typer.Option(3, help="Slices this many rows or fewer from such a layer count as "
-                                                     "next to it."),
           max_minutes: Optional[float] = typer.Option(None, help="Stop training after this long."),
           seed: int = typer.Option(0), threads: Optional[int] = typer.Option(None, help="torch CPU threads."),
           keep_fp32: bool = typer.Option(False, help="Also write the fp32 ONNX and a safetensors checkpoint."),
@@ -201,8 +196,7 @@ def train(out: Path = typer.Option(..., "--out", help="Folder for the model file
                            cache_dir=cache_dir, init=init)
     settings = TrainSettings(iterations=iterations, batch_size=batch_size, learning_rate=learning_rate,
                              eval_every=eval_every, patience=patience, ema_decay=ema_decay, seed=seed,
-                             dice_weight=dice_weight, interface_oversampling=interface_oversampling,
-                             interface_rows=interface_rows,
+                             dice_weight=dice_weight,
                              max_seconds=None if max_minutes is None else 60.0 * max_minutes,
                              augmentation=Augmentation(crop_px=crop_px))
     card = run_training(request, config.pipeline, settings)

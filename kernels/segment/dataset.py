@@ -96,36 +96,6 @@ def volume_slices(mu, labels, *, rows, source: str) -> LabelledSlices:
     return LabelledSlices(images, classes, tuple(f"{source} z {k}" for k in rows))
 
 
-def rows_from_phase(slices: LabelledSlices, phase: int) -> np.ndarray:
-    """Each slice's distance, in rows, to the nearest slice of its volume that lies in a layer of ``phase``.
-
-    A volume's slices are those sharing a ``sources`` prefix (``"<volume> z <row>"``, as
-    :func:`volume_slices` names them).  A slice lies in the layer when ``phase`` covers at
-    least half as many of its pixels as of the volume's most-covered slice.  With ``Phase.LLZO``
-    this finds the Li slices next to the Li | LLZO interface, where stripping opens voids.
-
-    Returns
-    -------
-    (len(slices),) float64 ndarray
-        0 inside the layer; ``inf`` for slices of a volume without ``phase``.
-    """
-    volumes: dict = {}
-    for index, source in enumerate(slices.sources):
-        volume, separator, row = source.rpartition(" z ")
-        if not separator or not row.isdigit():
-            raise ValueError(f"slices: source {source!r} does not end in ' z <row>'")
-        volumes.setdefault(volume, []).append((index, int(row)))
-    distances = np.full(len(slices), np.inf)
-    for members in volumes.values():
-        indices, rows = (np.array(values) for values in zip(*members))
-        coverage = np.array([np.count_nonzero(slices.labels[i] == phase) for i in indices])
-        if coverage.max() == 0:
-            continue
-        layer = rows[coverage >= 0.5 * coverage.max()]
-        distances[indices] = np.abs(rows[:, None] - layer[None, :]).min(axis=1)
-    return distances
-
-
 def split_slices(slices: LabelledSlices, *, n_train: int = 800, n_val: int = 200, seed: int = 0):
     """Random train/validation split, by default the paper's 800 + 200 slices.
 

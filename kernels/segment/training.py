@@ -10,12 +10,6 @@ whole validation set is segmented (full slices, reflect-padded to multiples of 3
 weights with the best mean per-class IoU are kept, and training stops after ``patience``
 evaluations without improvement, at ``iterations``, or once ``max_seconds`` have passed.
 
-With ``interface_oversampling`` set, training slices within ``interface_rows`` rows of an
-LLZO or steel layer (:func:`porewatch.kernels.segment.dataset.rows_from_phase`), the Li's
-two interfaces, are drawn ``1 + interface_oversampling`` times as often as the others: the
-voids that stripping opens against the LLZO are few pixels of the set but most of the
-near-interface porosity, and a z-slice network sees its neighbouring layer only as blur.
-
 With ``ema_decay`` set, an exponential moving average of the weights and batch-norm
 statistics (torch's ``AveragedModel``) is what gets evaluated and kept: on a plateau
 it smooths out the last steps' noise at no cost at inference.
@@ -33,8 +27,7 @@ import torch
 from torch.optim.swa_utils import AveragedModel, get_ema_multi_avg_fn
 
 from porewatch.kernels.segment.augment import Augmentation, augment
-from porewatch.kernels.labels import Phase
-from porewatch.kernels.segment.dataset import LabelledSlices, rows_from_phase
+from porewatch.kernels.segment.dataset import LabelledSlices
 from porewatch.kernels.segment.metrics import confusion_matrix, iou_dice
 from porewatch.kernels.segment.unet import SIZE_MULTIPLE
 
@@ -49,8 +42,6 @@ class TrainSettings:
     weight_decay: float = 1e-4
     warmup_iterations: int = 100
     dice_weight: float = 1.0
-    interface_oversampling: float = 0.0
-    interface_rows: int = 3
     eval_every: int = 250
     patience: int = 6
     max_seconds: float | None = None
@@ -129,25 +120,8 @@ def evaluate(model, slices: LabelledSlices, *, n_classes: int, batch_size: int =
     return iou, dice, confusion
 
 
-#: The layers on either side of a Li electrode: the electrolyte and the current collector.
-INTERFACE_PHASES = (Phase.LLZO, Phase.STEEL)
-
-
-def sampling_probabilities(slices: LabelledSlices, settings: TrainSettings) -> np.ndarray | None:
-    """Probability of drawing each slice per pick, ``(len(slices),)``; None (uniform) without oversampling."""
-    if settings.interface_oversampling == 0:
-        return None
-    distances = np.min([rows_from_phase(slices, phase) for phase in INTERFACE_PHASES], axis=0)
-    weights = 1.0 + settings.interface_oversampling * ((distances >= 1) & (distances <= settings.interface_rows))
-    return weights / weights.sum()
-
-
-def _batch(slices: LabelledSlices, settings: TrainSettings, rng: np.random.Generator, device,
-           probabilities: np.ndarray | None):
-    if probabilities is None:
-        picks = rng.integers(len(slices), size=settings.batch_size)
-    else:
-        picks = rng.choice(len(slices), size=settings.batch_size, p=probabilities)
+def _batch(slices: LabelledSlices, settings: TrainSettings, rng: np.random.Generator, device):
+    picks = rng.integers(len(slices), size=settings.batch_size)
     pairs = [augment(slices.images[i], slices.labels[i], settings=settings.augmentation, rng=rng) for i in picks]
     images = torch.from_numpy(np.stack([p[0] for p in pairs])[:, None]).to(device)
     labels = torch.from_numpy(np.stack([p[1] for p in pairs]).astype(np.int64)).to(device)
@@ -179,10 +153,6 @@ def train_segmenter(model, train: LabelledSlices, val: LabelledSlices, *, n_clas
         raise ValueError(f"ema_decay must lie in (0, 1), got {settings.ema_decay}")
     if not settings.dice_weight >= 0.0:
         raise ValueError(f"dice_weight must be at least 0, got {settings.dice_weight}")
-    if not settings.interface_oversampling >= 0.0 or settings.interface_rows < 1:
-        raise ValueError(f"interface_oversampling must be at least 0 and interface_rows at least 1, got "
-                         f"{settings.interface_oversampling}, {settings.interface_rows}")
-    probabilities = sampling_probabilities(train, settings)
     device = next(model.parameters()).device
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
@@ -196,7 +166,7 @@ def train_segmenter(model, train: LabelledSlices, val: LabelledSlices, *, n_clas
         model.train()
         for group in optimiser.param_groups:
             group["lr"] = _learning_rate(iteration, time.monotonic() - started, settings)
-        images, labels = _batch(train, settings, rng, device, probabilities)
+        images, labels = _batch(train, settings, rng, device)
         logits = model(images)
         loss = (torch.nn.functional.cross_entropy(logits, labels)
                 + settings.dice_weight * soft_dice_loss(logits, labels, n_classes))

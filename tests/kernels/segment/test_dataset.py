@@ -5,7 +5,6 @@ from porewatch.kernels.segment.dataset import (
     LabelledSlices,
     electrode_rows,
     intensity_statistics,
-    rows_from_phase,
     split_slices,
     volume_slices,
 )
@@ -50,18 +49,6 @@ def test_volume_slices_take_images_and_labels_of_the_same_rows():
         volume_slices(mu, labels, rows=[64], source="cell")
     with pytest.raises(ValueError, match="labels"):
         volume_slices(mu, labels[:10], rows=[0], source="cell")
-
-
-def test_rows_from_phase_measures_each_slice_from_the_layer_of_its_own_volume():
-    mu = layered_cell()
-    llzo = ((mu > 1000) * 3).astype(np.uint8)  # class 3 fills rows 24-39 inside the rim
-    llzo[23, :4, :4] = 3  # a stray corner is not the layer
-    cell = volume_slices(mu, llzo, rows=[20, 23, 24, 30, 39, 41, 45], source="cell a")
-    bare = volume_slices(mu, np.zeros_like(llzo), rows=[24], source="cell b")
-    distances = rows_from_phase(cell.concat(bare), 3)
-    np.testing.assert_array_equal(distances, [4, 1, 0, 0, 0, 2, 6, np.inf])
-    with pytest.raises(ValueError, match="'toy 1'"):
-        rows_from_phase(LabelledSlices([mu[0]], [llzo[0]], ("toy 1",)), 3)
 
 
 def numbered(n):

@@ -4,15 +4,8 @@ import pytest
 torch = pytest.importorskip("torch")
 
 from porewatch.kernels.segment.augment import Augmentation  # noqa: E402
-from porewatch.kernels.labels import Phase  # noqa: E402
 from porewatch.kernels.segment.dataset import LabelledSlices  # noqa: E402
-from porewatch.kernels.segment.training import (  # noqa: E402
-    TrainSettings,
-    evaluate,
-    sampling_probabilities,
-    soft_dice_loss,
-    train_segmenter,
-)
+from porewatch.kernels.segment.training import TrainSettings, evaluate, soft_dice_loss, train_segmenter  # noqa: E402
 from porewatch.kernels.segment.unet import UNet  # noqa: E402
 
 TINY = dict(encoder_channels=(8, 16, 32, 64), depths=(1, 1, 1, 1), decoder_channels=(16, 16, 8, 8, 8))
@@ -89,19 +82,8 @@ def test_dice_weight_scales_the_dice_term_of_the_loss():
     assert with_double_dice - cross_entropy == pytest.approx(2 * (with_dice - cross_entropy), rel=1e-4)
 
 
-def test_slices_next_to_llzo_or_steel_are_drawn_more_often_when_asked():
-    phases = [Phase.LLZO] * 2 + [Phase.LITHIUM] * 9 + [Phase.STEEL]  # rows 0-11: LLZO | Li | steel
-    slices = LabelledSlices([np.zeros((4, 4), np.float32)] * 12, [np.full((4, 4), p, np.uint8) for p in phases],
-                            tuple(f"cell z {z}" for z in range(12)))
-    assert sampling_probabilities(slices, TrainSettings()) is None
-    probabilities = sampling_probabilities(slices, TrainSettings(interface_oversampling=3.0, interface_rows=2))
-    np.testing.assert_allclose(probabilities, np.array([1, 1, 4, 4, 1, 1, 1, 1, 1, 4, 4, 1]) / 24)
-
-
 @pytest.mark.parametrize("settings, name", [(TrainSettings(ema_decay=1.0), "ema_decay"),
-                                            (TrainSettings(dice_weight=-0.5), "dice_weight"),
-                                            (TrainSettings(interface_oversampling=-1.0), "interface_oversampling"),
-                                            (TrainSettings(interface_rows=0), "interface_rows")])
+                                            (TrainSettings(dice_weight=-0.5), "dice_weight")])
 def test_out_of_range_settings_are_rejected(settings, name):
     with pytest.raises(ValueError, match=name):
         train_segmenter(UNet(2, **TINY), toy_slices(2, 7), toy_slices(1, 8), n_classes=2, settings=settings)
