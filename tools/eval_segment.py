@@ -41,8 +41,8 @@ ELECTRODES = ("top", "bottom")
 
 
 def _porosities(mu, labels, pixel_size_m: float) -> tuple[dict[str, float], dict[str, float]]:
-    """Each electrode's overall and near-interface porosity from ``labels``."""
-    analysis = analyse_step(mu, labels, pixel_size_m=pixel_size_m)
+    """Each electrode's overall and near-interface porosity from ``labels`` (the pellet's transport is skipped)."""
+    analysis = analyse_step(mu, labels, pixel_size_m=pixel_size_m, llzo_transport=False)
     figures = {name: analysis.electrode(name).porosity for name in ELECTRODES}
     return ({name: p.overall for name, p in figures.items()},
             {name: p.near_interface for name, p in figures.items()})
