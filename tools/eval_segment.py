@@ -34,18 +34,19 @@ from porewatch.kernels.quantify.step_analysis import analyse_step
 from porewatch.kernels.segment.dataset import electrode_rows
 from porewatch.kernels.segment.metrics import confusion_matrix, iou_dice
 from porewatch.kernels.segment.threshold import segment_threshold
-from porewatch.kernels.simulate.truth import INTERFACE_DEPTH_M
 
 METHODS = ("cnn", "otsu", "multiotsu")
 ELECTRODES = ("top", "bottom")
 
 
-def _porosities(mu, labels, pixel_size_m: float) -> tuple[dict[str, float], dict[str, float]]:
-    """Each electrode's overall and near-interface porosity from ``labels`` (the pellet's transport is skipped)."""
+def _porosities(mu, labels, pixel_size_m: float):
+    """Each electrode's overall and near-interface porosity from ``labels`` (the pellet's transport is skipped),
+    and the near-interface layer's depth in voxels."""
     analysis = analyse_step(mu, labels, pixel_size_m=pixel_size_m, llzo_transport=False)
     figures = {name: analysis.electrode(name).porosity for name in ELECTRODES}
     return ({name: p.overall for name, p in figures.items()},
-            {name: p.near_interface for name, p in figures.items()})
+            {name: p.near_interface for name, p in figures.items()},
+            figures[ELECTRODES[0]].near_interface_voxels)
 
 
 def _relative_errors(steps: list[dict], method: str) -> list[float]:
@@ -63,7 +64,7 @@ def evaluate_cell(seed: int, n_cols: int, steps: tuple[str, ...], segmenter, *, 
     n = len(Phase)
     confusion = {m: np.zeros((n, n), dtype=np.int64) for m in METHODS}
     in_lithium = {m: np.zeros((n, n), dtype=np.int64) for m in METHODS}
-    porosity, near_interface, seconds, pixel = [], [], {m: 0.0 for m in METHODS}, None
+    porosity, near_interface, seconds, pixel, layer_voxels = [], [], {m: 0.0 for m in METHODS}, None, None
     cell = SimulatedCell(seed, n_cols, steps, randomise=randomise)
     for index, mu, truth_labels, truth, pixel_size_m in simulated_volumes(cell, PipelineConfig()):
         pixel = pixel_size_m
@@ -72,7 +73,7 @@ def evaluate_cell(seed: int, n_cols: int, steps: tuple[str, ...], segmenter, *, 
         step = {"step": index, "name": truth.step_name, "truth": {e: truth.electrodes[e].porosity for e in ELECTRODES}}
         near = {"step": index, "name": truth.step_name,
                 "truth": {e: truth.electrodes[e].interface_porosity for e in ELECTRODES}}
-        step["truth_labels"], near["truth_labels"] = _porosities(mu, truth_labels, pixel_size_m)
+        step["truth_labels"], near["truth_labels"], layer_voxels = _porosities(mu, truth_labels, pixel_size_m)
         for method in METHODS:
             started = time.perf_counter()
             if method == "cnn":
@@ -82,7 +83,7 @@ def evaluate_cell(seed: int, n_cols: int, steps: tuple[str, ...], segmenter, *, 
             seconds[method] += time.perf_counter() - started
             confusion[method] += confusion_matrix(labels[rows], truth_labels[rows], n_classes=n)
             in_lithium[method] += confusion_matrix(labels[rows], truth_labels[rows], n_classes=n, mask=lithium_or_pore)
-            step[method], near[method] = _porosities(mu, labels, pixel_size_m)
+            step[method], near[method], _ = _porosities(mu, labels, pixel_size_m)
         porosity.append(step)
         near_interface.append(near)
     scores = {}
@@ -95,14 +96,14 @@ def evaluate_cell(seed: int, n_cols: int, steps: tuple[str, ...], segmenter, *, 
                           "pore_iou_in_lithium": float(lithium_iou[Phase.PORE]),
                           "porosity_relative_error_mean": float(np.mean(errors)),
                           "porosity_relative_error_max": float(np.max(errors)),
-                          "near_interface_porosity_relative_error_mean": float(np.mean(near_errors)),
-                          "near_interface_porosity_relative_error_max": float(np.max(near_errors)),
+                          "near_interface_porosity_relative_error_mean": float(np.mean(near_errors or [np.nan])),
+                          "near_interface_porosity_relative_error_max": float(max(near_errors, default=np.nan)),
                           "seconds": seconds[method]}
     spec, _ = cell.specs()
     typical_pore_m = min(sum(spec.lithium_pore_radius_range_m), sum(spec.void_radius_range_m))  # mean diameter
     result = {"seed": seed, "n_cols": n_cols, "randomised": randomise, "steps": list(steps), "pixel_um": pixel * 1e6,
               "typical_pore_voxels": typical_pore_m / pixel, "scores": scores, "porosity": porosity,
-              "near_interface_porosity": near_interface}
+              "near_interface_porosity": near_interface, "near_interface_voxels": layer_voxels}
     return {**result, "targets": targets(result)}
 
 
@@ -143,7 +144,7 @@ def format_result(result: dict) -> str:
                        f"{100 * s['porosity_relative_error_max']:.0f}% | "
                        f"{100 * s['near_interface_porosity_relative_error_mean']:.0f}% / "
                        f"{100 * s['near_interface_porosity_relative_error_max']:.0f}% |")
-    layer = f"near-interface porosity ({INTERFACE_DEPTH_M / (result['pixel_um'] * 1e-6):.1f} voxels deep)"
+    layer = f"near-interface porosity ({result['near_interface_voxels']:.1f} voxels deep)"
     for title, steps in (("porosity", result["porosity"]), (layer, result["near_interface_porosity"])):
         lines += ["", f"| step | electrode | {title}: truth | true labels | " + " | ".join(METHODS) + " |",
                   "|---" * 7 + "|"]

@@ -39,6 +39,7 @@ def test_near_interface_porosity_is_compared_with_the_simulators_truth(result):
     assert all(value > 0 for value in step["truth"].values()) and step["truth"] != overall["truth"]
     assert step["cnn"] == {"top": 0.0, "bottom": 0.0}
     assert result["scores"]["cnn"]["near_interface_porosity_relative_error_mean"] == pytest.approx(1.0)
+    assert result["near_interface_voxels"] == pytest.approx(10e-6 / (result["pixel_um"] * 1e-6))
     assert "near-interface porosity (0.5 voxels deep): truth" in format_result(result)
 
 
