@@ -148,7 +148,8 @@ def watch(address: Optional[str] = typer.Option(None, help="Control-room stream,
 def train(out: Path = typer.Option(..., "--out", help="Folder for the model files and card."),
           name: str = typer.Option("unet_resnet34", help="Base name of the written files."),
           simulated: List[str] = typer.Option([], help="Simulated cell SEED or SEED:N_COLS (repeatable)."),
-          steps: str = typer.Option("pristine,plate,strip", help="Steps of each simulated cell."),
+          steps: str = typer.Option("pristine", help="Steps of each simulated cell, comma-separated (the "
+                                                     "paper's workflow: one step, applied to the later ones)."),
           randomise: bool = typer.Option(True, help="Vary simulated cells and detectors around the defaults."),
           images: List[Path] = typer.Option([], exists=True, dir_okay=False, help="Volume (TIFF or HDF5, 1/m)."),
           labels: List[Path] = typer.Option([], exists=True, dir_okay=False, help="Its label volume (Phase values)."),
@@ -156,7 +157,10 @@ def train(out: Path = typer.Option(..., "--out", help="Folder for the model file
           label_key: Optional[str] = typer.Option(None, help="HDF5 dataset of the label volumes."),
           pixel_size_um: Optional[float] = typer.Option(None, help="Voxel size of the user volumes, um."),
           margin_um: float = typer.Option(60.0, help="Slices this far beyond the Li electrodes are included."),
-          train_slices: int = typer.Option(800, help="Training slices (the paper's split)."),
+          electrode: str = typer.Option("top", help="Slices of the top, bottom or both Li electrodes (the "
+                                                    "paper's workflow: one electrode)."),
+          train_slices: int = typer.Option(800, help="Training slices (the paper's split: 800 + 200 from one "
+                                                     "electrode in one step)."),
           val_slices: int = typer.Option(200, help="Validation slices."),
           architecture: str = typer.Option("resnet34", help="resnet34 (the paper's) or tiny."),
           iterations: int = typer.Option(4000), batch_size: int = typer.Option(8),
@@ -175,6 +179,10 @@ def train(out: Path = typer.Option(..., "--out", help="Folder for the model file
                                               help="Continue from this model file (.safetensors or .onnx)."),
           config_file: Optional[Path] = ConfigOption, overrides: List[str] = SetOption) -> None:
     """Train the segmentation U-Net on labelled slices (simulated ground truth and/or user label volumes)."""
+    from .segmentation import importable
+
+    if not importable("torch"):
+        raise typer.BadParameter("porewatch train needs torch: pip install 'porewatch[train]'")
     import torch
 
     from porewatch.kernels.segment.augment import Augmentation
@@ -185,12 +193,15 @@ def train(out: Path = typer.Option(..., "--out", help="Folder for the model file
     config = _load(config_file, overrides)
     if len(images) != len(labels):
         raise typer.BadParameter("give one --labels per --images")
+    if electrode not in ("top", "bottom", "both"):
+        raise typer.BadParameter(f"--electrode must be top, bottom or both, got {electrode!r}")
     if architecture not in ARCHITECTURES:
         raise typer.BadParameter(f"--architecture must be one of {sorted(ARCHITECTURES)}")
     if threads:
         torch.set_num_threads(threads)
     request = TrainRequest(out_dir=out, name=name, volumes=tuple(zip(images, labels)), image_key=image_key,
                            label_key=label_key, pixel_size_um=pixel_size_um, margin_um=margin_um,
+                           electrodes=("top", "bottom") if electrode == "both" else (electrode,),
                            simulated=parse_simulated(simulated, steps=tuple(steps.split(",")), randomise=randomise),
                            n_train=train_slices, n_val=val_slices, architecture=architecture, keep_fp32=keep_fp32,
                            cache_dir=cache_dir, init=init)

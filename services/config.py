@@ -22,6 +22,13 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 ENV_PREFIX = "POREWATCH_"
 
+#: Pore-share threshold of the slice fusion (``segmentation.pore_fusion_threshold``) for the shipped model:
+#: the one at which the fused pore volume equals the network's slice-wise one, pooled over 7 calibration
+#: cells used neither for training nor for the held-out evaluation (``python -m
+#: porewatch.tools.calibrate_pore_threshold --seed 8101 8102 8103 8104 8105 --default-seed 8001 8002
+#: --n-cols 256 192``; 0.409 on the varied cells alone, 0.395 on the default ones).
+PORE_FUSION_THRESHOLD = 0.407
+
 
 class _Section(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -95,6 +102,11 @@ class SegmentationConfig(_Section):
     threads: int | None = Field(None, ge=1, description="CPU threads of ONNX Runtime / torch; unset = theirs")
     flip_averaging: bool = Field(False, description="average the network over the four mirror images of each "
                                                     "tile: 4x the network time, pore IoU +0.01")
+    pore_fusion_threshold: float | None = Field(
+        PORE_FUSION_THRESHOLD, gt=0, lt=1,
+        description="decide pore vs Li on the pore share averaged with the slices above and below, pore above "
+                    "this (calibrated for the shipped model; porewatch.kernels.segment.slice_fusion); "
+                    "unset = each slice's most probable class")
 
     @model_validator(mode="after")
     def _overlap_fits_tile(self):

@@ -151,12 +151,14 @@ def export_onnx(model, path: Path, *, half: bool, info: dict, opset: int = 17, e
     onnx.save(exported, str(path))
 
 
-def compare_onnx_with_torch(model, path: Path, *, size_px: int = 96, batch: int = 2, seed: int = 0) -> dict:
-    """Run the ONNX file (ONNX Runtime, CPU) and the float32 torch model on the same random input.
+def compare_onnx_with_torch(model, path: Path, *, images=None, size_px: int = 96, batch: int = 2,
+                            seed: int = 0) -> dict:
+    """Run the ONNX file (ONNX Runtime, CPU) and the float32 torch model on the same input.
 
-    The input mimics a reconstruction: the normalisation's offset plus ``2 x scale`` noise.
-    Returns ``max_abs_probability_difference`` and ``class_agreement`` (fraction of pixels
-    with the same most probable class).
+    The input is ``images`` ``(b, 1, h, w)`` (1/m, sides multiples of 32), or else ``batch``
+    random ``size_px``-square slices that mimic a reconstruction: the normalisation's offset
+    plus ``2 x scale`` noise.  Returns ``max_abs_probability_difference`` and
+    ``class_agreement`` (fraction of pixels with the same most probable class).
     """
     import onnxruntime
     import torch
@@ -164,9 +166,12 @@ def compare_onnx_with_torch(model, path: Path, *, size_px: int = 96, batch: int 
     from porewatch.kernels.segment.unet import SoftmaxOutput
 
     description = architecture(model)
-    rng = np.random.default_rng(seed)
-    mu = (description["input_offset_per_m"] + 2 * description["input_scale_per_m"]
-          * rng.standard_normal((batch, description["in_channels"], size_px, size_px))).astype(np.float32)
+    if images is None:
+        rng = np.random.default_rng(seed)
+        mu = (description["input_offset_per_m"] + 2 * description["input_scale_per_m"]
+              * rng.standard_normal((batch, description["in_channels"], size_px, size_px))).astype(np.float32)
+    else:
+        mu = np.ascontiguousarray(images, dtype=np.float32)
     session = onnxruntime.InferenceSession(str(path), providers=["CPUExecutionProvider"])
     onnx_out = session.run([OUTPUT_NAME], {INPUT_NAME: mu})[0]
     with torch.no_grad():

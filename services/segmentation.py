@@ -6,7 +6,10 @@
   labels the whole volume cheaply; then only the slices crossing the Li electrodes (coarse
   bands from the z-profile, widened by ``electrode_margin_um``) go through the network,
   tiled with overlap and blended, and replace the baseline there (with ``flip_averaging``,
-  each tile's probabilities are averaged over its four mirror images).  ``confidence`` is the
+  each tile's probabilities are averaged over its four mirror images).  With
+  ``pore_fusion_threshold`` (the default) pore vs Li is then decided on each voxel's pore
+  share averaged with the slices above and below
+  (:func:`~porewatch.kernels.segment.slice_fusion.fuse_pore_decision`).  ``confidence`` is the
   network's probability of the chosen class on those slices and NaN elsewhere.
 * ``method = "otsu" | "multiotsu"``: :func:`~porewatch.kernels.segment.threshold.segment_threshold`
   alone; ``confidence`` is None.
@@ -16,12 +19,14 @@ Backends (``backend``) run the ONNX file or a safetensors checkpoint:
 profile and cached on disk, keyed by GPU model, compute capability, TensorRT version, model
 hash and profile), ``"torch"`` (CUDA when available, else CPU), ``"onnxruntime"`` (CPU).
 ``"auto"`` takes TensorRT when it imports and a CUDA GPU is visible, else torch on CUDA,
-else ONNX Runtime, else torch on the CPU.  Only the chosen backend's library is imported,
-so the service runs without torch when ONNX Runtime serves.
+else ONNX Runtime, else torch on the CPU (a ``.safetensors`` model: torch).  Only the chosen
+backend's library is imported (torch, to ask for CUDA, only where a CUDA driver is
+installed), so the service runs without torch when ONNX Runtime serves.
 """
 
 from __future__ import annotations
 
+import ctypes.util
 import hashlib
 import importlib.resources
 import importlib.util
@@ -35,6 +40,7 @@ import numpy as np
 
 from porewatch.kernels.labels import Phase
 from porewatch.kernels.segment.dataset import electrode_rows
+from porewatch.kernels.segment.slice_fusion import fuse_pore_decision
 from porewatch.kernels.segment.threshold import segment_threshold
 from porewatch.kernels.segment.tiling import flip_averaged, segment_slices
 
@@ -179,28 +185,41 @@ def _cuda_visible() -> bool:
         return False
 
 
-def _importable(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
+def importable(module: str) -> bool:
+    """Whether ``module`` is installed, without importing it."""
+    try:
+        return importlib.util.find_spec(module) is not None
+    except (ImportError, ValueError):  # what an import hook or a half-imported module says for "not here"
+        return False
 
 
-def resolve_backend(requested: str) -> str:
-    """The backend ``auto`` stands for here (see the module docstring); others are returned as given."""
+def _cuda_driver_present() -> bool:
+    """Whether the CUDA driver library is installed, without importing torch or CuPy."""
+    return ctypes.util.find_library("cuda") is not None
+
+
+def resolve_backend(requested: str, *, model_path: Path) -> str:
+    """The backend ``auto`` stands for here for ``model_path`` (see the module docstring): TensorRT and
+    ONNX Runtime run ``.onnx`` files only, so a ``.safetensors`` model goes to torch.  Others are
+    returned as given."""
     if requested not in BACKENDS:
         raise ValueError(f"backend must be one of {BACKENDS}, got {requested!r}")
     if requested != "auto":
         return requested
-    if _importable("tensorrt") and _cuda_visible():
+    onnx_file = Path(model_path).suffix == ".onnx"
+    if onnx_file and importable("tensorrt") and _cuda_visible():
         return "tensorrt"
-    if _importable("torch"):
+    if importable("torch") and _cuda_driver_present():
         import torch
 
         if torch.cuda.is_available():
             return "torch"
-    if _importable("onnxruntime"):
+    if onnx_file and importable("onnxruntime"):
         return "onnxruntime"
-    if _importable("torch"):
+    if importable("torch"):
         return "torch"
-    raise RuntimeError("no segmentation backend: install onnxruntime, torch or tensorrt")
+    raise RuntimeError(f"no segmentation backend for {Path(model_path).name}: install onnxruntime, torch or "
+                       "tensorrt (a .safetensors model needs torch)")
 
 
 def make_runner(backend: str, model_path: Path, *, cache_dir: Path, batch_size: int, tile_px: int,
@@ -225,6 +244,7 @@ class SegmentationSummary:
     backend: str | None
     model: str | None
     flip_averaged: bool
+    pore_fusion_threshold: float | None
     cnn_slices: int
     mean_confidence: float | None
     confident_fraction: float | None
@@ -237,7 +257,8 @@ class CnnSegmenter:
     """Baseline everywhere, the network on the electrode-crossing slices (see the module docstring)."""
 
     def __init__(self, runner, *, model_path: Path, tile_px: int, overlap_px: int, batch_size: int,
-                 electrode_margin_um: float, confident_probability: float = 0.8, flip_averaging: bool = False):
+                 electrode_margin_um: float, confident_probability: float = 0.8, flip_averaging: bool = False,
+                 pore_fusion_threshold: float | None = None):
         self.runner = runner
         self.model_path = Path(model_path)
         self.n_classes = int(read_metadata(model_path)["n_classes"])
@@ -245,21 +266,32 @@ class CnnSegmenter:
         self.electrode_margin_um = electrode_margin_um
         self.confident_probability = confident_probability
         self.flip_averaging = flip_averaging
+        self.pore_fusion_threshold = pore_fusion_threshold
         self._predict = flip_averaged(runner) if flip_averaging else runner
         self.summary: SegmentationSummary | None = None
+
+    def segment_electrode_slices(self, mu, *, pixel_size_m: float):
+        """The rows of ``mu`` crossing the Li electrodes and the network's slice-wise output there
+        (:class:`~porewatch.kernels.segment.tiling.SegmentedSlices`, with the pore share of pore | Li)."""
+        rows = electrode_rows(mu, margin_px=int(round(self.electrode_margin_um * 1e-6 / pixel_size_m)))
+        return rows, segment_slices(mu[rows], predict=self._predict, n_classes=self.n_classes, tile_px=self.tile_px,
+                                    overlap_px=self.overlap_px, batch_size=self.batch_size,
+                                    share_of=(Phase.PORE, Phase.LITHIUM))
 
     def __call__(self, mu, *, pixel_size_m: float):
         mu = np.ascontiguousarray(mu, dtype=np.float32)
         labels = segment_threshold(mu, method="multiotsu")
-        rows = electrode_rows(mu, margin_px=int(round(self.electrode_margin_um * 1e-6 / pixel_size_m)))
         confidence = np.full(mu.shape, np.nan, dtype=np.float32)
-        labels[rows], confidence[rows] = segment_slices(
-            mu[rows], predict=self._predict, n_classes=self.n_classes, tile_px=self.tile_px, overlap_px=self.overlap_px,
-            batch_size=self.batch_size)
+        rows, segmented = self.segment_electrode_slices(mu, pixel_size_m=pixel_size_m)
+        labels[rows], confidence[rows] = (
+            (segmented.labels, segmented.confidence) if self.pore_fusion_threshold is None
+            else fuse_pore_decision(segmented.labels, segmented.confidence, segmented.share, rows,
+                                    threshold=self.pore_fusion_threshold))
         inside = labels[rows] != Phase.OUTSIDE
         values = confidence[rows][inside]
         self.summary = SegmentationSummary(
-            "cnn", self.runner.name, self.model_path.name, self.flip_averaging, int(rows.size),
+            "cnn", self.runner.name, self.model_path.name, self.flip_averaging, self.pore_fusion_threshold,
+            int(rows.size),
             float(values.mean()) if values.size else None,
             float((values > self.confident_probability).mean()) if values.size else None)
         return labels, confidence
@@ -270,7 +302,7 @@ class ThresholdSegmenter:
 
     def __init__(self, method: str):
         self.method = method
-        self.summary = SegmentationSummary(method, None, None, False, 0, None, None)
+        self.summary = SegmentationSummary(method, None, None, False, None, 0, None, None)
 
     def __call__(self, mu, *, pixel_size_m: float):
         return segment_threshold(mu, method=self.method), None
@@ -283,12 +315,15 @@ def make_segmenter(settings):
     model_path = Path(settings.model_path) if settings.model_path else SHIPPED_MODEL
     if not model_path.exists():
         raise ValueError(f"segmentation.model_path: {model_path} does not exist")
-    backend = resolve_backend(settings.backend)
+    backend = resolve_backend(settings.backend, model_path=model_path)
     runner = make_runner(backend, model_path, cache_dir=Path(settings.engine_cache_dir), batch_size=settings.batch_size,
                          tile_px=settings.tile_px, threads=settings.threads)
-    log.info("segmentation: CNN %s on %s%s", model_path.name, backend,
-             ", averaged over mirror images" if settings.flip_averaging else "")
+    log.info("segmentation: CNN %s on %s%s%s", model_path.name, backend,
+             ", averaged over mirror images" if settings.flip_averaging else "",
+             "" if settings.pore_fusion_threshold is None
+             else f", pore vs Li over neighbouring slices (threshold {settings.pore_fusion_threshold})")
     return CnnSegmenter(runner, model_path=model_path, tile_px=settings.tile_px, overlap_px=settings.overlap_px,
                         batch_size=settings.batch_size, electrode_margin_um=settings.electrode_margin_um,
                         confident_probability=settings.confident_probability,
-                        flip_averaging=settings.flip_averaging)
+                        flip_averaging=settings.flip_averaging,
+                        pore_fusion_threshold=settings.pore_fusion_threshold)

@@ -13,6 +13,7 @@ import datetime
 import json
 import logging
 import platform
+import shlex
 import subprocess
 import sys
 import time
@@ -49,13 +50,14 @@ class TrainRequest:
     label_key: str | None = None
     pixel_size_um: float | None = None
     margin_um: float = 60.0
+    electrodes: tuple[str, ...] = ("top",)
     n_train: int = 800
     n_val: int = 200
     architecture: str = "resnet34"
     keep_fp32: bool = False
     cache_dir: Path | None = None
     init: Path | None = None
-    command: str = field(default_factory=lambda: " ".join(["porewatch", *sys.argv[1:]]))
+    command: str = field(default_factory=lambda: shlex.join(["porewatch", *sys.argv[1:]]))
 
 
 def parse_simulated(items: list[str], *, steps: tuple[str, ...], randomise: bool) -> tuple[SimulatedCell, ...]:
@@ -76,7 +78,7 @@ def gather_slices(request: TrainRequest, pipeline: PipelineConfig) -> LabelledSl
     for cell in request.simulated:
         started = time.monotonic()
         slices = slices.concat(simulated_slices(cell, pipeline, margin_um=request.margin_um,
-                                                cache_dir=request.cache_dir))
+                                                electrodes=request.electrodes, cache_dir=request.cache_dir))
         log.info("simulated cell seed %d (%d px): %d slices so far, %.0f s", cell.seed, cell.n_cols, len(slices),
                  time.monotonic() - started)
     for image_path, label_path in request.volumes:
@@ -84,7 +86,8 @@ def gather_slices(request: TrainRequest, pipeline: PipelineConfig) -> LabelledSl
             raise ValueError("--pixel-size-um is needed with user volumes")
         slices = slices.concat(labelled_volume_slices(image_path, label_path, image_key=request.image_key,
                                                       label_key=request.label_key, margin_um=request.margin_um,
-                                                      pixel_size_m=request.pixel_size_um * 1e-6))
+                                                      pixel_size_m=request.pixel_size_um * 1e-6,
+                                                      electrodes=request.electrodes))
     if len(slices) < 2:
         raise ValueError("no labelled slices: give --simulated cells or --images/--labels volumes")
     return slices
@@ -146,7 +149,8 @@ def run_training(request: TrainRequest, pipeline: PipelineConfig, settings) -> d
         model_io.save_checkpoint(model, files["checkpoint"], info=info)
         model_io.export_onnx(model, files["onnx_fp32"], half=False, info=info)
     model_io.export_onnx(model, files["onnx_fp16"], half=True, info=info)
-    checks = {key: model_io.compare_onnx_with_torch(model, path)
+    sample = _export_check_sample(val)
+    checks = {key: model_io.compare_onnx_with_torch(model, path, images=sample)
               for key, path in files.items() if key.startswith("onnx")}
     card = {
         "name": request.name, "architecture": request.architecture, "parameters": parameter_count(model),
@@ -165,7 +169,30 @@ def run_training(request: TrainRequest, pipeline: PipelineConfig, settings) -> d
     }
     base.with_suffix(".history.json").write_text(json.dumps(result.history, indent=1))
     base.with_suffix(".md").write_text(model_card_markdown(card))
+    failed = {key: check for key, check in checks.items() if check["class_agreement"] < EXPORT_CLASS_AGREEMENT}
+    if failed:
+        raise RuntimeError(f"the exported ONNX disagrees with torch on validation slices: {failed} (at least "
+                           f"{EXPORT_CLASS_AGREEMENT:.0%} of pixels must get the same class); files kept in "
+                           f"{request.out_dir}")
     return card
+
+
+#: Least share of validation pixels on which an exported ONNX file must give torch's class.
+EXPORT_CLASS_AGREEMENT = 0.99
+
+
+def _export_check_sample(val: LabelledSlices, n: int = 2, side_px: int = 128):
+    """Centre crops ``(n, 1, s, s)`` of the first validation slices (1/m), ``s`` at most ``side_px`` and a
+    multiple of 32; None when a slice is under 32 pixels wide (the check then uses noise)."""
+    images = val.images[:n]
+    side = min(side_px, *(min(image.shape) for image in images)) // 32 * 32
+    if side < 32:
+        return None
+    crops = []
+    for image in images:
+        y, x = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
+        crops.append(image[y:y + side, x:x + side])
+    return np.stack(crops)[:, None].astype(np.float32)
 
 
 def _source_summary(slices: LabelledSlices) -> dict[str, int]:
@@ -225,7 +252,7 @@ crossing the Li electrodes (coarse bands widened by {card['data']['margin_um']:g
 
 {chr(10).join(f"- `{f['path']}`: {f['bytes'] / 1e6:.1f} MB, sha256 `{f['sha256']}`" for f in card['files'].values())}
 
-ONNX Runtime vs torch (float32) on random input: {json.dumps(card['onnx_check'])}
+ONNX Runtime vs torch (float32) on centre crops of validation slices: {json.dumps(card['onnx_check'])}
 
 ## Record
 

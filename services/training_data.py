@@ -16,6 +16,8 @@ from pathlib import Path
 import numpy as np
 
 from porewatch.kernels import simulate
+from porewatch.kernels.labels import Phase
+from porewatch.kernels.quantify.electrodes import ELECTRODES
 from porewatch.kernels.prep.centre import find_center
 from porewatch.kernels.recon.reconstruct import reconstruct, reconstruct_prefiltered
 from porewatch.kernels.segment.dataset import LabelledSlices, electrode_rows, volume_slices
@@ -89,20 +91,21 @@ def simulated_volumes(cell: SimulatedCell, pipeline: PipelineConfig):
 
 
 def simulated_slices(cell: SimulatedCell, pipeline: PipelineConfig, *, margin_um: float,
-                     cache_dir: Path | None = None) -> LabelledSlices:
-    """The electrode-crossing slices of every step of ``cell``, with their true labels.
+                     electrodes: tuple[str, ...] = ELECTRODES, cache_dir: Path | None = None) -> LabelledSlices:
+    """The slices of every step of ``cell`` crossing its ``electrodes``, with their true labels.
 
-    ``cache_dir`` keeps each step's slices as ``.npz`` so later runs skip the simulation.
+    ``cache_dir`` keeps the slices as ``.npz`` so later runs skip the simulation.
     """
     out = LabelledSlices([], [], ())
     cache = None
     if cache_dir is not None:
+        chosen = "" if tuple(electrodes) == ELECTRODES else "_" + "-".join(electrodes)
         cache = Path(cache_dir) / (f"seed{cell.seed}_n{cell.n_cols}_{'-'.join(cell.steps)}"
-                                   f"_{'r' if cell.randomise else 'd'}_m{margin_um:g}.npz")
+                                   f"_{'r' if cell.randomise else 'd'}_m{margin_um:g}{chosen}.npz")
         if cache.exists():
             return _read_slices(cache)
     for index, mu, labels, _, pixel_size_m in simulated_volumes(cell, pipeline):
-        rows = electrode_rows(mu, margin_px=int(round(margin_um * 1e-6 / pixel_size_m)))
+        rows = electrode_rows(mu, margin_px=int(round(margin_um * 1e-6 / pixel_size_m)), electrodes=electrodes)
         out = out.concat(volume_slices(mu, labels, rows=rows, source=f"sim seed {cell.seed} n {cell.n_cols} "
                                                                      f"step {index}"))
     if cache is not None:
@@ -149,17 +152,20 @@ def read_volume(path: Path, *, key: str | None = None) -> np.ndarray:
 
 def labelled_volume_slices(image_path: Path, label_path: Path, *, image_key: str | None = None,
                            label_key: str | None = None, margin_um: float, pixel_size_m: float,
-                           all_slices: bool = False) -> LabelledSlices:
+                           electrodes: tuple[str, ...] = ELECTRODES, all_slices: bool = False) -> LabelledSlices:
     """Slices of a user volume (1/m) and its label volume (``Phase`` values).
 
-    The electrode-crossing slices, or every slice with ``all_slices``.
+    The slices crossing ``electrodes``, or every slice with ``all_slices``.
     """
     mu = np.ascontiguousarray(read_volume(image_path, key=image_key), dtype=np.float32)
     labels = read_volume(label_path, key=label_key)
     if labels.shape != mu.shape:
         raise ValueError(f"{label_path}: label shape {labels.shape} differs from the volume's {mu.shape}")
-    if labels.max() > 4 or labels.min() < 0:
-        raise ValueError(f"{label_path}: labels must be Phase values 0..4")
+    if not np.issubdtype(labels.dtype, np.integer):
+        raise ValueError(f"{label_path}: labels must be integers (Phase values), got {labels.dtype}")
+    if labels.min() < 0 or labels.max() >= len(Phase):
+        raise ValueError(f"{label_path}: labels must be Phase values 0..{len(Phase) - 1}, "
+                         f"got {labels.min()}..{labels.max()}")
     rows = (np.arange(mu.shape[0]) if all_slices
-            else electrode_rows(mu, margin_px=int(round(margin_um * 1e-6 / pixel_size_m))))
+            else electrode_rows(mu, margin_px=int(round(margin_um * 1e-6 / pixel_size_m)), electrodes=electrodes))
     return volume_slices(mu, labels.astype(np.uint8), rows=rows, source=Path(image_path).name)

@@ -1,7 +1,8 @@
 """Held-out evaluation of the segmentation: the CNN against Otsu and multi-Otsu on simulated cells.
 
 Simulates a cell (default cell and detector, a seed never used in training) through its
-steps, reconstructs each step as the service does, segments it with every method and
+steps, reconstructs each step as the service does, segments it with every method (the CNN
+as the service configures it, slice fusion included; ``--slice-wise`` without) and
 compares with the simulator's ground truth:
 
 * per-class IoU over the slices the CNN segments (those crossing the Li electrodes), all
@@ -99,16 +100,20 @@ def evaluate_cell(seed: int, n_cols: int, steps: tuple[str, ...], segmenter, *, 
                           "near_interface_porosity_relative_error_mean": float(np.mean(near_errors or [np.nan])),
                           "near_interface_porosity_relative_error_max": float(max(near_errors, default=np.nan)),
                           "seconds": seconds[method]}
-    spec, _ = cell.specs()
-    typical_pore_m = min(sum(spec.lithium_pore_radius_range_m), sum(spec.void_radius_range_m))  # mean diameter
     result = {"seed": seed, "n_cols": n_cols, "randomised": randomise, "steps": list(steps), "pixel_um": pixel * 1e6,
-              "typical_pore_voxels": typical_pore_m / pixel, "scores": scores, "porosity": porosity,
+              "typical_pore_voxels": typical_pore_voxels(cell), "scores": scores, "porosity": porosity,
               "near_interface_porosity": near_interface, "near_interface_voxels": layer_voxels}
     return {**result, "targets": targets(result)}
 
 
 #: Fewest voxels across the typical pore for a cell to be judged against the targets.
 RESOLVED_PORE_VOXELS = 2.0
+
+
+def typical_pore_voxels(cell) -> float:
+    """Mean diameter of the Li pores or of the voids of a simulated cell, whichever is smaller, in voxels."""
+    spec, detector = cell.specs()
+    return min(sum(spec.lithium_pore_radius_range_m), sum(spec.void_radius_range_m)) / detector.pixel_size_m
 
 
 def targets(result: dict) -> dict:
@@ -171,6 +176,8 @@ def main(argv=None) -> int:
     parser.add_argument("--backend", default="auto")
     parser.add_argument("--margin-um", type=float, default=60.0)
     parser.add_argument("--flip-averaging", action="store_true", help="average the CNN over mirror images")
+    parser.add_argument("--slice-wise", action="store_true",
+                        help="each slice's most probable class, without the slice fusion of pore vs Li")
     parser.add_argument("--json", default=None, help="write the results here")
     args = parser.parse_args(argv)
     from porewatch.services.config import SegmentationConfig
@@ -178,7 +185,8 @@ def main(argv=None) -> int:
 
     segmenter = make_segmenter(SegmentationConfig(method="cnn", backend=args.backend, model_path=args.model,
                                                   electrode_margin_um=args.margin_um,
-                                                  flip_averaging=args.flip_averaging))
+                                                  flip_averaging=args.flip_averaging,
+                                                  **({"pore_fusion_threshold": None} if args.slice_wise else {})))
     results = []
     for n_cols in args.n_cols:
         for seed in args.seed:

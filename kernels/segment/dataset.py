@@ -12,11 +12,11 @@ import numpy as np
 
 from porewatch.kernels.backend import check_array, to_numpy
 from porewatch.kernels.quantify.cell import cell_footprint
-from porewatch.kernels.quantify.electrodes import coarse_bands
+from porewatch.kernels.quantify.electrodes import ELECTRODES, coarse_bands
 
 
-def electrode_rows(mu, *, margin_px: int, rim_margin_px: float = 5.0) -> np.ndarray:
-    """Indices of the z-slices of ``mu`` that cross either Li electrode.
+def electrode_rows(mu, *, margin_px: int, rim_margin_px: float = 5.0, electrodes=ELECTRODES) -> np.ndarray:
+    """Indices of the z-slices of ``mu`` that cross the Li electrodes (both, or those named).
 
     Parameters
     ----------
@@ -26,6 +26,8 @@ def electrode_rows(mu, *, margin_px: int, rim_margin_px: float = 5.0) -> np.ndar
         Rows added on both sides of each coarse band (``ElectrodeBand.rows``).
     rim_margin_px : float
         Columns this close to the cell's rim are left out of the z-profile.
+    electrodes : sequence of str
+        ``"top"`` and/or ``"bottom"``.
 
     Returns
     -------
@@ -35,8 +37,11 @@ def electrode_rows(mu, *, margin_px: int, rim_margin_px: float = 5.0) -> np.ndar
     check_array(mu, name="mu", ndim=3)
     if int(margin_px) != margin_px or margin_px < 0:
         raise ValueError(f"margin_px must be a non-negative integer, got {margin_px}")
+    if not electrodes or any(name not in ELECTRODES for name in electrodes):
+        raise ValueError(f"electrodes must name some of {ELECTRODES}, got {electrodes!r}")
     usable = cell_footprint(mu).mask(mu.shape[1:], margin_px=rim_margin_px)
-    rows = [np.arange(*band.rows(margin_px=int(margin_px))) for band in coarse_bands(mu, usable=usable)]
+    bands = dict(zip(ELECTRODES, coarse_bands(mu, usable=usable)))
+    rows = [np.arange(*bands[name].rows(margin_px=int(margin_px))) for name in electrodes]
     rows = np.unique(np.concatenate(rows))
     return rows[rows < mu.shape[0]].astype(np.int64)
 

@@ -6,7 +6,10 @@ at most ``tile_px`` (a slice smaller than a tile is one tile of its padded size)
 overlap by at least ``overlap_px``.  Each tile's class probabilities are weighted by a
 separable window that rises as ``sin^2`` over the overlap and is flat inside, summed, and
 divided by the summed weights, so seams vanish and every pixel's probabilities still sum
-to one.  The class map is the most probable class, the confidence its probability.
+to one.  The class map is the most probable class, the confidence its probability; on
+request, the share of one class in a pair (``p_a / (p_a + p_b)``, e.g. pore within pore or
+Li) is kept too, for decisions that weigh neighbouring slices
+(:mod:`~porewatch.kernels.segment.slice_fusion`).
 
 Tiles of several slices share batches; only the slices whose tiles are in flight hold
 accumulators, so memory stays bounded however many slices there are.
@@ -14,6 +17,7 @@ accumulators, so memory stays bounded however many slices there are.
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import NamedTuple
 
 import numpy as np
 
@@ -97,9 +101,22 @@ def flip_averaged(predict: Callable[[np.ndarray], np.ndarray]) -> Callable[[np.n
     return averaged
 
 
+class SegmentedSlices(NamedTuple):
+    """What :func:`segment_slices` returns; arrays ``(n, H, W)``."""
+
+    #: uint8 most probable class.
+    labels: np.ndarray
+    #: float32 blended probability of that class.
+    confidence: np.ndarray
+    #: float32 ``p_a / (p_a + p_b)`` of the requested class pair ``(a, b)``; None when none was requested.
+    share: np.ndarray | None = None
+
+
 def segment_slices(images, *, predict: Callable[[np.ndarray], np.ndarray], n_classes: int, tile_px: int = 256,
-                   overlap_px: int = 32, batch_size: int = 8):
-    """Class maps and confidences of slices, through a network that takes fixed-size batches.
+                   overlap_px: int = 32, batch_size: int = 8,
+                   share_of: tuple[int, int] | None = None) -> SegmentedSlices:
+    """Class maps, confidences and optionally a class share of slices, through a network that takes
+    fixed-size batches.
 
     Parameters
     ----------
@@ -113,18 +130,22 @@ def segment_slices(images, *, predict: Callable[[np.ndarray], np.ndarray], n_cla
         Largest tile side (a multiple of 32) and smallest overlap between tiles, pixels.
     batch_size : int
         Tiles per ``predict`` call.
+    share_of : (int, int), optional
+        Classes ``(a, b)`` whose share ``p_a / (p_a + p_b)`` of the blended probabilities is
+        returned (0 where both are 0).
 
     Returns
     -------
-    labels : (n, H, W) uint8 ndarray
-    confidence : (n, H, W) float32 ndarray
-        Blended probability of the chosen class.
+    SegmentedSlices
     """
     images = np.asarray(images)
     if images.ndim != 3:
         raise ValueError(f"images must be (n, H, W), got shape {images.shape}")
     if batch_size < 1 or n_classes < 1:
         raise ValueError(f"batch_size and n_classes must be at least 1, got {batch_size}, {n_classes}")
+    if share_of is not None and not (len(share_of) == 2 and share_of[0] != share_of[1]
+                                     and all(0 <= c < n_classes for c in share_of)):
+        raise ValueError(f"share_of must be two different classes below n_classes={n_classes}, got {share_of}")
     n, height, width = images.shape
     layout = tile_layout((height, width), tile_px=tile_px, overlap_px=overlap_px)
     total_weight = np.zeros(layout.padded_shape, dtype=np.float32)
@@ -133,12 +154,16 @@ def segment_slices(images, *, predict: Callable[[np.ndarray], np.ndarray], n_cla
             total_weight[y:y + layout.tile_shape[0], x:x + layout.tile_shape[1]] += layout.weights
     labels = np.empty((n, height, width), dtype=np.uint8)
     confidence = np.empty((n, height, width), dtype=np.float32)
+    share = None if share_of is None else np.empty((n, height, width), dtype=np.float32)
     sums, remaining, pending = {}, {}, []
 
     def finish(index: int) -> None:
         blended = sums.pop(index)[:, :height, :width] / total_weight[None, :height, :width]
         labels[index] = blended.argmax(axis=0)
         confidence[index] = blended.max(axis=0)
+        if share is not None:
+            part, pair = blended[share_of[0]], blended[share_of[0]] + blended[share_of[1]]
+            share[index] = np.divide(part, pair, out=np.zeros_like(part), where=pair > 0)
 
     def run_batch() -> None:
         batch = np.stack([tile for _, _, _, tile in pending])[:, None]
@@ -165,4 +190,4 @@ def segment_slices(images, *, predict: Callable[[np.ndarray], np.ndarray], n_cla
                     run_batch()
     if pending:
         run_batch()
-    return labels, confidence
+    return SegmentedSlices(labels, confidence, share)

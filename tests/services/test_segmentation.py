@@ -1,9 +1,13 @@
+import subprocess
+import sys
+from pathlib import Path
+
 import numpy as np
 import pytest
 
 from porewatch.kernels.labels import Phase
 from porewatch.kernels.segment.dataset import electrode_rows
-from porewatch.services.config import SegmentationConfig
+from porewatch.services.config import PORE_FUSION_THRESHOLD, SegmentationConfig
 from porewatch.services.model_io import read_metadata
 from porewatch.services.segmentation import (
     SHIPPED_MODEL,
@@ -100,9 +104,14 @@ def test_missing_model_file_is_reported(tmp_path):
 
 def test_backend_names_are_checked_and_auto_resolves_to_an_installed_backend():
     with pytest.raises(ValueError, match="backend"):
-        resolve_backend("tpu")
-    assert resolve_backend("onnxruntime") == "onnxruntime"
-    assert resolve_backend("auto") in ("tensorrt", "torch", "onnxruntime")
+        resolve_backend("tpu", model_path=SHIPPED_MODEL)
+    assert resolve_backend("onnxruntime", model_path=SHIPPED_MODEL) == "onnxruntime"
+    assert resolve_backend("auto", model_path=SHIPPED_MODEL) in ("tensorrt", "torch", "onnxruntime")
+
+
+def test_auto_gives_a_checkpoint_to_torch():
+    pytest.importorskip("torch")
+    assert resolve_backend("auto", model_path=Path("model.safetensors")) == "torch"
 
 
 def test_engine_cache_key_changes_with_every_part():
@@ -169,3 +178,62 @@ def test_step_analyser_reports_the_cnn_and_keeps_its_confidence(lithium_model):
     stored = step_arrays(analysed, include_volumes=True)
     assert stored["confidence"] is analysed.confidence and stored["labels"].shape == mu.shape
     assert "confidence" not in step_arrays(analysed, include_volumes=False)
+
+
+def test_pore_decision_takes_the_neighbouring_slices_when_configured(tmp_path, write_linear_model):
+    """A pore three slices deep whose middle slice alone reads Li: pore throughout with the fusion."""
+    weights, biases = np.zeros(len(Phase)), np.full(len(Phase), -20.0)
+    weights[Phase.PORE], biases[[Phase.PORE, Phase.LITHIUM]] = -0.1, 0.0  # pore share = sigmoid(-0.1 mu / (1/m))
+    model = write_linear_model(tmp_path / "pore.onnx", weights=weights, biases=biases)
+    mu = layered_cell()
+    mu[10:24][mu[10:24] != 0], mu[40:54][mu[40:54] != 0] = 7.0, 7.0  # noise-free Li: share 0.33
+    mu[15:18, 20:28, 20:28] = np.array([-30.0, 2.0, -30.0])[:, None, None]  # shares 0.95, 0.45, 0.95
+    common = dict(model_path=model, tile_px=32, overlap_px=8, batch_size=3, electrode_margin_um=20.0)
+    plain = CnnSegmenter(OnnxRuntimeRunner(model), **common)
+    fused = CnnSegmenter(OnnxRuntimeRunner(model), pore_fusion_threshold=0.5, **common)
+    (labels, _), (fused_labels, fused_confidence) = (s(mu, pixel_size_m=PIXEL_SIZE_M) for s in (plain, fused))
+    column = (slice(13, 20), 24, 24)
+    assert labels[column].tolist() == [Phase.LITHIUM] * 2 + [Phase.PORE, Phase.LITHIUM, Phase.PORE] + [Phase.LITHIUM] * 2
+    assert fused_labels[column].tolist() == [Phase.LITHIUM] * 2 + [Phase.PORE] * 3 + [Phase.LITHIUM] * 2
+    assert fused_confidence[16, 24, 24] == pytest.approx(0.45, abs=0.01)  # the network's pore probability there
+    uniform_lithium = mu == 7.0  # its neighbours' shares are at most 0.95: (2 * 0.33 + 0.33 + 0.95) / 4 < 0.5
+    np.testing.assert_array_equal(fused_labels[uniform_lithium], labels[uniform_lithium])
+    assert np.all(labels[uniform_lithium] == Phase.LITHIUM)
+    assert plain.summary.pore_fusion_threshold is None and fused.summary.to_report()["pore_fusion_threshold"] == 0.5
+
+
+def test_the_shipped_defaults_fuse_slices_at_the_calibrated_threshold():
+    assert SegmentationConfig().pore_fusion_threshold == PORE_FUSION_THRESHOLD
+    assert 0 < PORE_FUSION_THRESHOLD < 0.5
+
+
+def test_the_service_segments_with_onnxruntime_where_torch_is_not_installed():
+    """An import hook refuses torch, as a machine without it would."""
+    script = """
+import sys
+
+
+class NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "torch":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+
+
+sys.meta_path.insert(0, NoTorch())
+import numpy as np
+import porewatch.services.service, porewatch.services.demo, porewatch.services.cli
+from porewatch.services.config import SegmentationConfig
+from porewatch.services.segmentation import make_segmenter
+mu = np.full((40, 64, 64), 7.0, np.float32)  # steel | Li | LLZO | Li | steel in a disc in air (1/m)
+mu[:6] = mu[34:] = 550.0
+mu[14:26] = 1440.0
+mu[:, np.hypot(*np.mgrid[-32:32, -32:32] + 0.5) > 26] = 0.0
+mu += np.random.default_rng(0).normal(0.0, 20.0, mu.shape).astype(np.float32)
+segmenter = make_segmenter(SegmentationConfig(tile_px=64, overlap_px=16))
+labels, confidence = segmenter(mu, pixel_size_m=10e-6)
+assert segmenter.runner.name == "onnxruntime" and segmenter.summary.cnn_slices > 0
+assert not any(name.split(".")[0] == "torch" for name in sys.modules)
+print("ok")
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0 and done.stdout.strip() == "ok", done.stderr[-2000:]

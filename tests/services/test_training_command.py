@@ -1,4 +1,6 @@
 import json
+import re
+import subprocess
 import sys
 
 import numpy as np
@@ -45,8 +47,38 @@ def test_user_volumes_give_their_electrode_slices(tmp_path):
     assert 28 <= len(slices) <= 40 and slices.sources[0].startswith("cell.tif z ")
     lithium = sum(int((s == Phase.LITHIUM).sum()) for s in slices.labels)
     assert lithium == int((tifffile.imread(labels) == Phase.LITHIUM).sum())
+    for electrode, (first, last) in (("top", (10, 23)), ("bottom", (40, 53))):
+        one = labelled_volume_slices(image, labels, margin_um=20.0, pixel_size_m=10e-6, electrodes=(electrode,))
+        rows = [int(source.rsplit(" ", 1)[1]) for source in one.sources]
+        assert set(range(first, last + 1)) <= set(rows) and len(rows) < len(slices), (electrode, rows)
     with pytest.raises(ValueError, match="dataset key"):
         read_volume(tmp_path / "x.h5")
+
+
+def test_hdf5_volumes_give_the_same_slices_as_tiff_stacks(tmp_path):
+    import h5py
+
+    image, labels = write_labelled_cell(tmp_path)
+    with h5py.File(tmp_path / "cell.h5", "w") as handle:
+        handle["exchange/data"], handle["exchange/labels"] = tifffile.imread(image), tifffile.imread(labels)
+    from_hdf5 = labelled_volume_slices(tmp_path / "cell.h5", tmp_path / "cell.h5", image_key="exchange/data",
+                                       label_key="exchange/labels", margin_um=20.0, pixel_size_m=10e-6)
+    from_tiff = labelled_volume_slices(image, labels, margin_um=20.0, pixel_size_m=10e-6)
+    assert len(from_hdf5) == len(from_tiff)
+    np.testing.assert_array_equal(np.stack(from_hdf5.labels), np.stack(from_tiff.labels))
+    np.testing.assert_array_equal(np.stack(from_hdf5.images), np.stack(from_tiff.images))
+    with pytest.raises(ValueError, match="no dataset 'absent'"):
+        read_volume(tmp_path / "cell.h5", key="absent")
+
+
+@pytest.mark.parametrize("bad_labels, message", [(np.float32(1.0), "integers"), (np.uint8(len(Phase)), "0..4")])
+def test_label_volumes_outside_the_phases_are_rejected(tmp_path, bad_labels, message):
+    image, labels = write_labelled_cell(tmp_path)
+    volume = tifffile.imread(labels).astype(np.asarray(bad_labels).dtype)
+    volume[0, 0, 0] = bad_labels
+    tifffile.imwrite(tmp_path / "bad.tif", volume)
+    with pytest.raises(ValueError, match=message):
+        labelled_volume_slices(image, tmp_path / "bad.tif", margin_um=20.0, pixel_size_m=10e-6)
 
 
 def test_train_command_writes_the_model_and_its_card(tmp_path, monkeypatch):
@@ -56,14 +88,16 @@ def test_train_command_writes_the_model_and_its_card(tmp_path, monkeypatch):
     out = tmp_path / "model"
     arguments = ["train", "--out", str(out), "--name", "tiny", "--images", str(image), "--labels", str(labels),
                  "--pixel-size-um", "10", "--margin-um", "20", "--architecture", "tiny", "--iterations", "6",
-                 "--eval-every", "3", "--batch-size", "2", "--crop-px", "32", "--train-slices", "20",
-                 "--val-slices", "5"]
+                 "--eval-every", "3", "--batch-size", "2", "--crop-px", "32", "--train-slices", "12",
+                 "--val-slices", "3"]
     monkeypatch.setattr(sys, "argv", ["porewatch", *arguments])  # the card records the command line
     result = CliRunner().invoke(app, arguments)
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {"tiny.onnx", "tiny.md", "tiny.history.json"}
     card = (out / "tiny.md").read_text()
-    assert f"porewatch train --out {out}" in card and "| pore |" in card and "20 training and 5 validation" in card
+    assert f"porewatch train --out {out}" in card and "| pore |" in card and "12 training and 3 validation" in card
+    top_rows = int(re.search(r"- cell.tif: (\d+) slices", card).group(1))  # by default the top electrode only
+    assert 14 <= top_rows <= 20, card
     printed = json.loads(result.output[result.output.index("{"):])
     assert printed["files"]["onnx_fp16"]["path"] == "tiny.onnx"
     assert len(json.loads((out / "tiny.history.json").read_text())) == 2
@@ -86,3 +120,24 @@ def test_label_init_command_writes_a_label_stack(tmp_path):
     assert labels.shape == (64, 48, 48) and labels.dtype == np.uint8
     counts = json.loads(result.output)
     assert counts["llzo"] > 0 and counts["steel"] > 0 and counts["lithium"] > 0
+
+
+def test_train_without_torch_says_what_to_install(tmp_path):
+    script = f"""
+import sys
+
+
+class NoTorch:
+    def find_spec(self, name, path=None, target=None):
+        if name.split(".")[0] == "torch":
+            raise ModuleNotFoundError(f"No module named {{name!r}}", name=name)
+
+
+sys.meta_path.insert(0, NoTorch())
+from typer.testing import CliRunner
+from porewatch.services.cli import app
+result = CliRunner().invoke(app, ["train", "--out", {str(tmp_path)!r}, "--simulated", "1"])
+print(result.exit_code, result.output)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120)
+    assert done.stdout.startswith("2 ") and "pip install 'porewatch[train]'" in done.stdout, done.stdout + done.stderr

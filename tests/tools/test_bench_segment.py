@@ -22,6 +22,7 @@ def test_cpu_benchmark_reports_ms_per_slice_against_the_papers_figure(tmp_path, 
     assert [(r["backend"], r["batch"], r["size_px"]) for r in result["cpu"]] == [("onnxruntime", 1, 64),
                                                                                  ("onnxruntime", 2, 64)]
     assert all(r["ms_per_slice"] > 0 for r in result["cpu"])
+    assert all(r["speedup_over_paper"] == pytest.approx(300 / r["ms_per_slice"]) for r in result["cpu"])
     if result["gpu"] is None:
         assert "skipped" in capsys.readouterr().err
 

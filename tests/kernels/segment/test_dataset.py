@@ -33,9 +33,18 @@ def test_electrode_rows_cover_both_li_foils_and_the_margin(margin_px):
     assert rows.min() >= 10 - margin_px - 1 and rows.max() <= 54 + margin_px
 
 
-def test_electrode_rows_rejects_a_negative_margin():
-    with pytest.raises(ValueError, match="margin_px"):
-        electrode_rows(layered_cell(), margin_px=-1)
+def test_electrode_rows_of_one_electrode_are_its_band_alone():
+    both = electrode_rows(layered_cell(), margin_px=2)
+    top, bottom = (electrode_rows(layered_cell(), margin_px=2, electrodes=(name,)) for name in ("top", "bottom"))
+    assert top.max() < 30 < bottom.min()
+    np.testing.assert_array_equal(np.union1d(top, bottom), both)
+
+
+@pytest.mark.parametrize("kwargs, message", [(dict(margin_px=-1), "margin_px"), (dict(electrodes=()), "electrodes"),
+                                             (dict(electrodes=("middle",)), "electrodes")])
+def test_electrode_rows_rejects_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        electrode_rows(layered_cell(), **{"margin_px": 1, **kwargs})
 
 
 def test_volume_slices_take_images_and_labels_of_the_same_rows():

@@ -18,13 +18,22 @@ def pixelwise_probabilities(batch):
 def test_tiled_result_equals_the_whole_slice_for_a_pixelwise_network(shape, tile_px, overlap_px):
     rng = np.random.default_rng(0)
     images = rng.normal(0.0, 2.0, (3, *shape)).astype(np.float32)
-    labels, confidence = segment_slices(images, predict=pixelwise_probabilities, n_classes=N_CLASSES,
-                                        tile_px=tile_px, overlap_px=overlap_px, batch_size=4)
+    labels, confidence, share = segment_slices(images, predict=pixelwise_probabilities, n_classes=N_CLASSES,
+                                               tile_px=tile_px, overlap_px=overlap_px, batch_size=4, share_of=(0, 2))
     direct = pixelwise_probabilities(images[:, None])
-    assert labels.dtype == np.uint8 and confidence.dtype == np.float32
-    assert labels.shape == confidence.shape == images.shape
+    assert labels.dtype == np.uint8 and confidence.dtype == np.float32 and share.dtype == np.float32
+    assert labels.shape == confidence.shape == share.shape == images.shape
     np.testing.assert_array_equal(labels, direct.argmax(axis=1))
     np.testing.assert_allclose(confidence, direct.max(axis=1), rtol=1e-5)
+    np.testing.assert_allclose(share, direct[:, 0] / (direct[:, 0] + direct[:, 2]), rtol=1e-5)
+
+
+def test_no_share_unless_asked_and_a_share_needs_two_classes():
+    images = np.zeros((1, 64, 64), np.float32)
+    assert segment_slices(images, predict=pixelwise_probabilities, n_classes=N_CLASSES).share is None
+    for pair in ((1, 1), (0, N_CLASSES), (0,)):
+        with pytest.raises(ValueError, match="share_of"):
+            segment_slices(images, predict=pixelwise_probabilities, n_classes=N_CLASSES, share_of=pair)
 
 
 def test_position_dependent_outputs_are_blended_into_probabilities_that_sum_to_one():
@@ -38,8 +47,8 @@ def test_position_dependent_outputs_are_blended_into_probabilities_that_sum_to_o
         return out
 
     images = np.zeros((2, 150, 150), dtype=np.float32)
-    labels, confidence = segment_slices(images, predict=tile_index_network, n_classes=N_CLASSES, tile_px=64,
-                                        overlap_px=16, batch_size=5)
+    labels, confidence, _ = segment_slices(images, predict=tile_index_network, n_classes=N_CLASSES, tile_px=64,
+                                           overlap_px=16, batch_size=5)
     assert all(shape[0] <= 5 and shape[2] % SIZE_MULTIPLE == 0 and shape[3] % SIZE_MULTIPLE == 0 for shape in calls)
     assert np.all((confidence >= 1 / N_CLASSES - 1e-6) & (confidence <= 1 + 1e-6))
     assert np.any(confidence < 0.99), "overlaps of disagreeing tiles must blend"
