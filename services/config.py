@@ -102,11 +102,12 @@ class SegmentationConfig(_Section):
     threads: int | None = Field(None, ge=1, description="CPU threads of ONNX Runtime / torch; unset = theirs")
     flip_averaging: bool = Field(False, description="average the network over the four mirror images of each "
                                                     "tile: 4x the network time, pore IoU +0.01")
-    pore_fusion_threshold: float | None = Field(
-        PORE_FUSION_THRESHOLD, gt=0, lt=1,
-        description="decide pore vs Li on the pore share averaged with the slices above and below, pore above "
-                    "this (calibrated for the shipped model; porewatch.kernels.segment.slice_fusion); "
-                    "unset = each slice's most probable class")
+    pore_fusion: bool = Field(True, description="decide pore vs Li on the pore share averaged with the slices "
+                                                "above and below (porewatch.kernels.segment.slice_fusion); "
+                                                "false = each slice's most probable class")
+    pore_fusion_threshold: float = Field(PORE_FUSION_THRESHOLD, gt=0, lt=1,
+                                         description="averaged pore share above which a voxel is pore "
+                                                     "(calibrated for the shipped model)")
 
     @model_validator(mode="after")
     def _overlap_fits_tile(self):

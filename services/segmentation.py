@@ -6,9 +6,9 @@
   labels the whole volume cheaply; then only the slices crossing the Li electrodes (coarse
   bands from the z-profile, widened by ``electrode_margin_um``) go through the network,
   tiled with overlap and blended, and replace the baseline there (with ``flip_averaging``,
-  each tile's probabilities are averaged over its four mirror images).  With
-  ``pore_fusion_threshold`` (the default) pore vs Li is then decided on each voxel's pore
-  share averaged with the slices above and below
+  each tile's probabilities are averaged over its four mirror images).  With ``pore_fusion``
+  (the default) pore vs Li is then decided on each voxel's pore share averaged with the
+  slices above and below, against ``pore_fusion_threshold``
   (:func:`~porewatch.kernels.segment.slice_fusion.fuse_pore_decision`).  ``confidence`` is the
   network's probability of the chosen class on those slices and NaN elsewhere.
 * ``method = "otsu" | "multiotsu"``: :func:`~porewatch.kernels.segment.threshold.segment_threshold`
@@ -318,12 +318,12 @@ def make_segmenter(settings):
     backend = resolve_backend(settings.backend, model_path=model_path)
     runner = make_runner(backend, model_path, cache_dir=Path(settings.engine_cache_dir), batch_size=settings.batch_size,
                          tile_px=settings.tile_px, threads=settings.threads)
+    fusion_threshold = settings.pore_fusion_threshold if settings.pore_fusion else None
     log.info("segmentation: CNN %s on %s%s%s", model_path.name, backend,
              ", averaged over mirror images" if settings.flip_averaging else "",
-             "" if settings.pore_fusion_threshold is None
-             else f", pore vs Li over neighbouring slices (threshold {settings.pore_fusion_threshold})")
+             "" if fusion_threshold is None else f", pore vs Li over neighbouring slices (threshold {fusion_threshold})")
     return CnnSegmenter(runner, model_path=model_path, tile_px=settings.tile_px, overlap_px=settings.overlap_px,
                         batch_size=settings.batch_size, electrode_margin_um=settings.electrode_margin_um,
                         confident_probability=settings.confident_probability,
                         flip_averaging=settings.flip_averaging,
-                        pore_fusion_threshold=settings.pore_fusion_threshold)
+                        pore_fusion_threshold=fusion_threshold)

@@ -186,7 +186,7 @@ def main(argv=None) -> int:
     segmenter = make_segmenter(SegmentationConfig(method="cnn", backend=args.backend, model_path=args.model,
                                                   electrode_margin_um=args.margin_um,
                                                   flip_averaging=args.flip_averaging,
-                                                  **({"pore_fusion_threshold": None} if args.slice_wise else {})))
+                                                  pore_fusion=not args.slice_wise))
     results = []
     for n_cols in args.n_cols:
         for seed in args.seed:

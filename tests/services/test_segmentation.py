@@ -202,9 +202,12 @@ def test_pore_decision_takes_the_neighbouring_slices_when_configured(tmp_path, w
     assert plain.summary.pore_fusion_threshold is None and fused.summary.to_report()["pore_fusion_threshold"] == 0.5
 
 
-def test_the_shipped_defaults_fuse_slices_at_the_calibrated_threshold():
-    assert SegmentationConfig().pore_fusion_threshold == PORE_FUSION_THRESHOLD
-    assert 0 < PORE_FUSION_THRESHOLD < 0.5
+def test_slice_fusion_is_on_by_default_at_the_calibrated_threshold_and_can_be_switched_off(lithium_model):
+    config = SegmentationConfig()
+    assert config.pore_fusion and config.pore_fusion_threshold == PORE_FUSION_THRESHOLD < 0.5
+    common = dict(method="cnn", backend="onnxruntime", model_path=lithium_model, tile_px=64, overlap_px=16)
+    assert make_segmenter(SegmentationConfig(**common)).pore_fusion_threshold == PORE_FUSION_THRESHOLD
+    assert make_segmenter(SegmentationConfig(**common, pore_fusion=False)).pore_fusion_threshold is None
 
 
 def test_the_service_segments_with_onnxruntime_where_torch_is_not_installed():
