@@ -165,6 +165,10 @@ def train(out: Path = typer.Option(..., "--out", help="Folder for the model file
           architecture: str = typer.Option("resnet34", help="resnet34 (the paper's) or tiny."),
           iterations: int = typer.Option(4000), batch_size: int = typer.Option(8),
           crop_px: int = typer.Option(128, help="Side of the random training crops."),
+          extra_blur_px: float = typer.Option(0.0, help="Blur half the crops by a Gaussian of up to this "
+                                                        "standard deviation, px (0: off)."),
+          background_per_m: float = typer.Option(0.0, help="Add to half the crops a smooth background field of "
+                                                           "up to this mean and standard deviation, 1/m (0: off)."),
           learning_rate: float = typer.Option(1e-3), eval_every: int = typer.Option(250),
           patience: int = typer.Option(6, help="Evaluations without improvement before stopping."),
           ema_decay: Optional[float] = typer.Option(None, help="Evaluate and keep an exponential moving average "
@@ -209,7 +213,8 @@ def train(out: Path = typer.Option(..., "--out", help="Folder for the model file
                              eval_every=eval_every, patience=patience, ema_decay=ema_decay, seed=seed,
                              dice_weight=dice_weight,
                              max_seconds=None if max_minutes is None else 60.0 * max_minutes,
-                             augmentation=Augmentation(crop_px=crop_px))
+                             augmentation=Augmentation(crop_px=crop_px, extra_blur_max_px=extra_blur_px,
+                                                       background_max_per_m=background_per_m))
     card = run_training(request, config.pipeline, settings)
     typer.echo(json.dumps({"files": card["files"], "validation": card["validation"]}, indent=1))
 

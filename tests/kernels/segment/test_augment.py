@@ -46,6 +46,41 @@ def test_intensity_jitter_changes_the_image_only():
     assert np.std(residual) == pytest.approx(5.0, rel=0.1)
 
 
+def test_extra_blur_smooths_the_image_only_and_half_the_time():
+    image, labels = labelled_slice((40, 40))
+    settings = Augmentation(crop_px=40, rotate=False, flip=False, extra_blur_max_px=2.0, **GEOMETRY_ONLY)
+    roughness = []
+    for seed in range(12):
+        out_image, out_labels = augment(image, labels, settings=settings, rng=np.random.default_rng(seed))
+        np.testing.assert_array_equal(out_labels, labels)
+        assert out_image.mean() == pytest.approx(image.mean(), rel=1e-3)
+        roughness.append(np.abs(np.diff(out_image, axis=1)).mean() / np.abs(np.diff(image, axis=1)).mean())
+    assert min(roughness) < 0.8 and max(roughness) == pytest.approx(1.0)
+
+
+def test_background_field_is_smooth_bounded_and_changes_the_image_only():
+    image, labels = labelled_slice((64, 64))
+    settings = Augmentation(crop_px=64, rotate=False, flip=False, background_max_per_m=100.0, **GEOMETRY_ONLY)
+    fields = []
+    for seed in range(12):
+        out_image, out_labels = augment(image, labels, settings=settings, rng=np.random.default_rng(seed))
+        np.testing.assert_array_equal(out_labels, labels)
+        fields.append(out_image - image)
+    added = [f for f in fields if np.abs(f).max() > 0]
+    assert 0 < len(added) < len(fields)
+    for field in added:
+        assert 0.0 <= field.mean() <= 100.0 + 1e-3
+        assert field.std() <= 100.0 + 1e-3
+        # smooth: neighbouring pixels differ far less than the field varies
+        assert np.abs(np.diff(field, axis=0)).mean() < 0.25 * max(field.std(), 1e-3) + 1e-3
+
+
+@pytest.mark.parametrize("name", ["extra_blur_max_px", "background_max_per_m"])
+def test_negative_resolution_and_background_ranges_are_rejected(name):
+    with pytest.raises(ValueError, match=name):
+        Augmentation(**{name: -1.0})
+
+
 def test_mismatched_shapes_are_rejected():
     with pytest.raises(ValueError, match="shape"):
         augment(np.zeros((4, 4)), np.zeros((4, 5)), settings=Augmentation(), rng=np.random.default_rng(0))
