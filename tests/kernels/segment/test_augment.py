@@ -46,13 +46,21 @@ def test_intensity_jitter_changes_the_image_only():
     assert np.std(residual) == pytest.approx(5.0, rel=0.1)
 
 
-def test_extra_blur_smooths_the_image_only_and_half_the_time():
-    image, labels = labelled_slice((40, 40))
-    settings = Augmentation(crop_px=40, rotate=False, flip=False, extra_blur_max_px=2.0, **GEOMETRY_ONLY)
-    roughness = []
-    for seed in range(12):
+def images_in_place(image, labels, n_seeds=12, **changes):
+    """The augmented images of ``n_seeds`` draws that neither crop, rotate nor flip, checking the labels stay."""
+    settings = Augmentation(crop_px=image.shape[0], rotate=False, flip=False, **GEOMETRY_ONLY, **changes)
+    images = []
+    for seed in range(n_seeds):
         out_image, out_labels = augment(image, labels, settings=settings, rng=np.random.default_rng(seed))
         np.testing.assert_array_equal(out_labels, labels)
+        images.append(out_image)
+    return images
+
+
+def test_extra_blur_smooths_the_image_only_and_half_the_time():
+    image, labels = labelled_slice((40, 40))
+    roughness = []
+    for out_image in images_in_place(image, labels, extra_blur_max_px=2.0):
         assert out_image.mean() == pytest.approx(image.mean(), rel=1e-3)
         roughness.append(np.abs(np.diff(out_image, axis=1)).mean() / np.abs(np.diff(image, axis=1)).mean())
     assert min(roughness) < 0.8 and max(roughness) == pytest.approx(1.0)
@@ -60,12 +68,7 @@ def test_extra_blur_smooths_the_image_only_and_half_the_time():
 
 def test_background_field_is_smooth_bounded_and_changes_the_image_only():
     image, labels = labelled_slice((64, 64))
-    settings = Augmentation(crop_px=64, rotate=False, flip=False, background_max_per_m=100.0, **GEOMETRY_ONLY)
-    fields = []
-    for seed in range(12):
-        out_image, out_labels = augment(image, labels, settings=settings, rng=np.random.default_rng(seed))
-        np.testing.assert_array_equal(out_labels, labels)
-        fields.append(out_image - image)
+    fields = [out_image - image for out_image in images_in_place(image, labels, background_max_per_m=100.0)]
     added = [f for f in fields if np.abs(f).max() > 0]
     assert 0 < len(added) < len(fields)
     for field in added:
