@@ -71,7 +71,7 @@ def format_comparison(report: dict, truth: dict) -> str:
     if layer_voxels < RESOLVED_LAYER_VOXELS:
         rows.append(f"  (the near-interface layer spans {layer_voxels:.1f} voxel: its porosity is partial-volume limited)")
     if report.get("segmentation", {}).get("method") == "cnn":
-        rows.append("  (the CNN misses most voids in the first two Li rows against the LLZO: read its porosity within "
+        rows.append("  (the CNN misses about half the voids in the first two Li rows against the LLZO: read its porosity within "
                     "10 um as a lower bound)")
     for name in ELECTRODES:
         found = ", ".join(f"({h['x_um']:.0f}, {h['y_um']:.0f}) um" for h in report[name]["hotspots"]) or "none"
