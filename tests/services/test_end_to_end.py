@@ -7,6 +7,7 @@ plating step is being scanned. Every check below reads the real components' outp
 
 import json
 import logging
+import time
 import urllib.request
 
 import numpy as np
@@ -91,7 +92,8 @@ def experiment(tmp_path_factory):
         reports = collect_step_reports(subscriber, expected=len(uids), timeout_s=600, run_uids=set(uids))
         subscriber.close()
         url = f"http://{config.network.host}:{stack.service.metrics_port}/metrics"
-        metrics = urllib.request.urlopen(url, timeout=10).read().decode()
+        # the unknown-run frame is only rejected once its grace period is over, which can be after the reports
+        metrics = _scrape_until_rejected(url, "unknown_run", timeout_s=30)
         with TiledResultStore(stack.service.tiled_uri, api_key=stack.service.tiled_api_key) as store:
             stored = store.read_cell(CELL_ID)
             stored_map = store.read_array(CELL_ID, 1, "top_current_density")
@@ -99,6 +101,16 @@ def experiment(tmp_path_factory):
     truths = [simulate.ground_truth(state, detector) for state in bench.states]
     return dict(bench=bench, uids=uids, reports=sorted(reports, key=lambda r: r.get("step_index", -1)),
                 metrics=metrics, log=handler.messages, stored=stored, stored_map=stored_map, truths=truths, pixel_um=detector.pixel_size_m * 1e6)
+
+
+def _scrape_until_rejected(url: str, reason: str, *, timeout_s: float) -> str:
+    """Scrapes ``url`` until a frame rejected for ``reason`` is counted, or ``timeout_s`` is over."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        metrics = urllib.request.urlopen(url, timeout=10).read().decode()
+        if _sample(metrics, "porewatch_frames_rejected_total", reason=reason) > 0 or time.monotonic() > deadline:
+            return metrics
+        time.sleep(0.1)
 
 
 def _sample(metrics: str, name: str, **labels) -> float:
