@@ -162,6 +162,10 @@ def train(out: Path = typer.Option(..., "--out", help="Folder for the model file
           train_slices: int = typer.Option(800, help="Training slices (the paper's split: 800 + 200 from one "
                                                      "electrode in one step)."),
           val_slices: int = typer.Option(200, help="Validation slices."),
+          val_block_slices: int = typer.Option(20, help="Validation takes blocks of up to this many consecutive "
+                                                        "slices of a volume (1: single slices)."),
+          val_guard_slices: int = typer.Option(2, help="No training slice within this many rows of a validation "
+                                                       "slice of its volume (0 and a block of 1: a random split)."),
           architecture: str = typer.Option("resnet34", help="resnet34 (the paper's) or tiny."),
           iterations: int = typer.Option(4000), batch_size: int = typer.Option(8),
           crop_px: int = typer.Option(128, help="Side of the random training crops."),
@@ -207,7 +211,8 @@ def train(out: Path = typer.Option(..., "--out", help="Folder for the model file
                            label_key=label_key, pixel_size_um=pixel_size_um, margin_um=margin_um,
                            electrodes=("top", "bottom") if electrode == "both" else (electrode,),
                            simulated=parse_simulated(simulated, steps=tuple(steps.split(",")), randomise=randomise),
-                           n_train=train_slices, n_val=val_slices, architecture=architecture, keep_fp32=keep_fp32,
+                           n_train=train_slices, n_val=val_slices, val_block_slices=val_block_slices,
+                           val_guard_slices=val_guard_slices, architecture=architecture, keep_fp32=keep_fp32,
                            cache_dir=cache_dir, init=init)
     settings = TrainSettings(iterations=iterations, batch_size=batch_size, learning_rate=learning_rate,
                              eval_every=eval_every, patience=patience, ema_decay=ema_decay, seed=seed,

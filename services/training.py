@@ -53,6 +53,8 @@ class TrainRequest:
     electrodes: tuple[str, ...] = ("top",)
     n_train: int = 800
     n_val: int = 200
+    val_block_slices: int = 20
+    val_guard_slices: int = 2
     architecture: str = "resnet34"
     keep_fp32: bool = False
     cache_dir: Path | None = None
@@ -116,7 +118,8 @@ def run_training(request: TrainRequest, pipeline: PipelineConfig, settings) -> d
     from . import model_io
 
     slices = gather_slices(request, pipeline)
-    train, val = split_slices(slices, n_train=request.n_train, n_val=request.n_val, seed=settings.seed)
+    train, val = split_slices(slices, n_train=request.n_train, n_val=request.n_val, seed=settings.seed,
+                              block_slices=request.val_block_slices, guard_slices=request.val_guard_slices)
     torch.manual_seed(settings.seed)
     if request.init is None:
         offset, scale = intensity_statistics(train)
@@ -157,7 +160,8 @@ def run_training(request: TrainRequest, pipeline: PipelineConfig, settings) -> d
         "command": request.command, "commit": info["commit"], "initialised_from": parent,
         "date": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
         "torch": torch.__version__, "python": platform.python_version(),
-        "data": {"slices_train": len(train), "slices_val": len(val), "sources": _source_summary(slices),
+        "data": {"slices_train": len(train), "slices_val": len(val), "val_block_slices": request.val_block_slices,
+                 "val_guard_slices": request.val_guard_slices, "sources": _source_summary(slices),
                  "margin_um": request.margin_um, "input_offset_per_m": offset, "input_scale_per_m": scale},
         "training": {"settings": _settings_dict(settings), "stopped": result.stopped,
                      "best_iteration": result.best["iteration"], "seconds": result.history[-1]["seconds"]},
@@ -193,6 +197,15 @@ def _export_check_sample(val: LabelledSlices, n: int = 2, side_px: int = 128):
         y, x = (image.shape[0] - side) // 2, (image.shape[1] - side) // 2
         crops.append(image[y:y + side, x:x + side])
     return np.stack(crops)[:, None].astype(np.float32)
+
+
+def _split_words(data: dict) -> str:
+    """How the model card's slices were split, in words."""
+    block, guard = data["val_block_slices"], data["val_guard_slices"]
+    if block == 1 and guard == 0:
+        return "random split"
+    return (f"validation in blocks of up to {block} consecutive slices, no training slice within {guard} rows of "
+            f"a validation slice")
 
 
 def _source_summary(slices: LabelledSlices) -> dict[str, int]:
@@ -237,7 +250,7 @@ commit `{card['commit']}`, {card['date']}, torch {card['torch']}, Python {card['
 {lineage}
 ## Data
 
-{card['data']['slices_train']} training and {card['data']['slices_val']} validation slices (random split), the slices
+{card['data']['slices_train']} training and {card['data']['slices_val']} validation slices ({_split_words(card['data'])}), the slices
 crossing the Li electrodes (coarse bands widened by {card['data']['margin_um']:g} um), from:
 
 {chr(10).join(f'- {source}: {count} slices' for source, count in card['data']['sources'].items())}

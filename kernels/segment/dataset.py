@@ -101,11 +101,50 @@ def volume_slices(mu, labels, *, rows, source: str) -> LabelledSlices:
     return LabelledSlices(images, classes, tuple(f"{source} z {k}" for k in rows))
 
 
-def split_slices(slices: LabelledSlices, *, n_train: int = 800, n_val: int = 200, seed: int = 0):
-    """Random train/validation split, by default the paper's 800 + 200 slices.
+def _volume_and_row(source: str) -> tuple[str, int | None]:
+    """``("sim seed 3 ...", 41)`` from ``"sim seed 3 ... z 41"``; ``(source, None)`` without a row."""
+    volume, separator, row = source.rpartition(" z ")
+    return (volume, int(row)) if separator and row.isdigit() else (source, None)
 
-    When fewer than ``n_train + n_val`` slices exist, they are split in the same
-    proportion (at least one validation slice).
+
+def slice_blocks(sources, block_slices: int) -> list[np.ndarray]:
+    """Indices of ``sources`` in blocks of at most ``block_slices`` consecutive rows of one volume.
+
+    A source ``"<volume> z <row>"`` belongs to ``<volume>``; any other source is a block of its own.
+    Blocks follow the volumes' first appearance and rise in row.
+    """
+    if block_slices < 1:
+        raise ValueError(f"block_slices must be at least 1, got {block_slices}")
+    volumes: dict = {}
+    for index, source in enumerate(sources):
+        volume, row = _volume_and_row(source)
+        volumes.setdefault(volume if row is not None else (source, index), []).append((row or 0, index))
+    blocks = []
+    for members in volumes.values():
+        members.sort()
+        run = []
+        for row, index in members:
+            if run and (row != run[-1][0] + 1 or len(run) == block_slices):
+                blocks.append(np.array([i for _, i in run]))
+                run = []
+            run.append((row, index))
+        blocks.append(np.array([i for _, i in run]))
+    return blocks
+
+
+def split_slices(slices: LabelledSlices, *, n_train: int = 800, n_val: int = 200, seed: int = 0,
+                 block_slices: int = 20, guard_slices: int = 2):
+    """Train/validation split, by default the paper's 800 + 200 slices, validating on whole blocks.
+
+    Neighbouring z-slices of one volume show the same pores, so a random split would validate on
+    near-copies of training slices.  Validation takes randomly chosen blocks of up to
+    ``block_slices`` consecutive rows of one volume (:func:`slice_blocks`), and no training slice
+    lies within ``guard_slices`` rows of a validation slice of its volume.  ``block_slices=1,
+    guard_slices=0`` is a random split.  When fewer than ``n_train + n_val`` slices exist, they are
+    split in the same proportion (at least one validation slice); the guard rows can leave fewer
+    training slices than asked for.  Validation is the end of a seeded shuffle of the blocks and
+    training the rest in that order, so with single slices and every slice used the split is the
+    one earlier versions drew at random.
 
     Returns
     -------
@@ -113,14 +152,30 @@ def split_slices(slices: LabelledSlices, *, n_train: int = 800, n_val: int = 200
     """
     if n_train < 1 or n_val < 1:
         raise ValueError(f"n_train and n_val must be at least 1, got {n_train}, {n_val}")
+    if guard_slices < 0:
+        raise ValueError(f"guard_slices must be at least 0, got {guard_slices}")
     total = len(slices)
     if total < 2:
         raise ValueError(f"slices: need at least 2 slices to split, got {total}")
     if total < n_train + n_val:
         n_val = min(max(1, round(total * n_val / (n_train + n_val))), total - 1)
         n_train = total - n_val
-    order = np.random.default_rng(seed).permutation(total)
-    return slices.subset(order[:n_train]), slices.subset(order[n_train:n_train + n_val])
+    blocks = slice_blocks(slices.sources, block_slices)
+    shuffled = [blocks[b] for b in np.random.default_rng(seed).permutation(len(blocks))]
+    val: list[int] = []  # whole blocks from the end of the shuffled order, kept in that order
+    for block in reversed(shuffled):
+        val[:0] = block[max(0, len(block) - (n_val - len(val))):].tolist()
+        if len(val) == n_val:
+            break
+    located = [_volume_and_row(source) for source in slices.sources]
+    guarded = {(located[i][0], located[i][1] + shift) for i in val if located[i][1] is not None
+               for shift in range(-guard_slices, guard_slices + 1)}
+    held_out = set(val)
+    train = [i for block in shuffled for i in block.tolist() if i not in held_out and located[i] not in guarded]
+    if not train:
+        raise ValueError(f"no training slice is more than {guard_slices} rows from the {n_val} validation slices: "
+                         f"give more slices or a smaller guard_slices")
+    return slices.subset(train[:n_train]), slices.subset(val)
 
 
 def intensity_statistics(slices: LabelledSlices) -> tuple[float, float]:

@@ -95,7 +95,7 @@ def test_train_command_writes_the_model_and_its_card(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     assert {p.name for p in out.iterdir()} == {"tiny.onnx", "tiny.md", "tiny.history.json"}
     card = (out / "tiny.md").read_text()
-    assert f"porewatch train --out {out}" in card and "| pore |" in card and "12 training and 3 validation" in card
+    assert f"porewatch train --out {out}" in card and "| pore |" in card and "12 training and 3 validation slices (validation in blocks" in card
     top_rows = int(re.search(r"- cell.tif: (\d+) slices", card).group(1))  # by default the top electrode only
     assert 14 <= top_rows <= 20, card
     printed = json.loads(result.output[result.output.index("{"):])
