@@ -15,11 +15,24 @@ def stream():
     publisher = ControlRoomPublisher("tcp://127.0.0.1:0", context=context)
     endpoint = publisher.start()
     subscriber = ControlRoomSubscriber(endpoint, context=context)
-    time.sleep(0.3)  # subscription reaches the publisher
+    _wait_until_subscribed(publisher, subscriber)
     yield publisher, subscriber
     subscriber.close()
     publisher.stop()
     context.destroy(linger=0)
+
+
+def _wait_until_subscribed(publisher, subscriber, timeout_s: float = 30.0) -> None:
+    """Publishes probes until one arrives (a SUB socket misses what is sent before it has joined), then
+    drains the probes still in flight."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        publisher.publish("status", {"event": "probe"})
+        if subscriber.receive(timeout_s=0.05) is not None:
+            break
+        assert time.monotonic() < deadline, "the subscriber never joined"
+    while subscriber.receive(timeout_s=0.2) is not None:
+        pass
 
 
 def test_arrays_and_scalars_round_trip(stream):
