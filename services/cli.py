@@ -179,6 +179,8 @@ def train(out: Path = typer.Option(..., "--out", help="Folder for the model file
                                                                "of the weights with this decay per iteration."),
           dice_weight: float = typer.Option(1.0, help="Weight of the soft Dice loss beside cross-entropy "
                                                       "(0: cross-entropy alone)."),
+          count_weight: float = typer.Option(0.0, help="Weight of the pore count loss: each crop's decided pore "
+                                                       "pixels against its labelled ones (0: off)."),
           max_minutes: Optional[float] = typer.Option(None, help="Stop training after this long."),
           seed: int = typer.Option(0), threads: Optional[int] = typer.Option(None, help="torch CPU threads."),
           keep_fp32: bool = typer.Option(False, help="Also write the fp32 ONNX and a safetensors checkpoint."),
@@ -216,7 +218,7 @@ def train(out: Path = typer.Option(..., "--out", help="Folder for the model file
                            cache_dir=cache_dir, init=init)
     settings = TrainSettings(iterations=iterations, batch_size=batch_size, learning_rate=learning_rate,
                              eval_every=eval_every, patience=patience, ema_decay=ema_decay, seed=seed,
-                             dice_weight=dice_weight,
+                             dice_weight=dice_weight, count_weight=count_weight,
                              max_seconds=None if max_minutes is None else 60.0 * max_minutes,
                              augmentation=Augmentation(crop_px=crop_px, extra_blur_max_px=extra_blur_px,
                                                        background_max_per_m=background_per_m))

@@ -103,13 +103,13 @@ def test_train_command_writes_the_model_and_its_card(tmp_path, monkeypatch):
     assert len(json.loads((out / "tiny.history.json").read_text())) == 2
 
     again = [*arguments[:2], str(tmp_path / "continued"), *arguments[3:], "--init", str(out / "tiny.onnx"),
-             "--ema-decay", "0.9", "--dice-weight", "0.5"]
+             "--ema-decay", "0.9", "--dice-weight", "0.5", "--count-weight", "0.25"]
     monkeypatch.setattr(sys, "argv", ["porewatch", *again])
     result = CliRunner().invoke(app, again)
     assert result.exit_code == 0, result.output
     card = (tmp_path / "continued" / "tiny.md").read_text()
     assert "which continued from `tiny.onnx`" in card and f"porewatch train --out {out} " in card
-    assert '"ema_decay": 0.9' in card and '"dice_weight": 0.5' in card
+    assert '"ema_decay": 0.9' in card and '"dice_weight": 0.5' in card and '"count_weight": 0.25' in card
 
 
 def test_label_init_command_writes_a_label_stack(tmp_path):

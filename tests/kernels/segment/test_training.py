@@ -5,7 +5,8 @@ torch = pytest.importorskip("torch")
 
 from porewatch.kernels.segment.augment import Augmentation  # noqa: E402
 from porewatch.kernels.segment.dataset import LabelledSlices  # noqa: E402
-from porewatch.kernels.segment.training import TrainSettings, evaluate, soft_dice_loss, train_segmenter  # noqa: E402
+from porewatch.kernels.segment.training import (  # noqa: E402
+    TrainSettings, class_count_loss, evaluate, soft_dice_loss, train_segmenter)
 from porewatch.kernels.segment.unet import UNet  # noqa: E402
 
 TINY = dict(encoder_channels=(8, 16, 32, 64), depths=(1, 1, 1, 1), decoder_channels=(16, 16, 8, 8, 8))
@@ -82,8 +83,23 @@ def test_dice_weight_scales_the_dice_term_of_the_loss():
     assert with_double_dice - cross_entropy == pytest.approx(2 * (with_dice - cross_entropy), rel=1e-4)
 
 
+def test_count_weight_adds_the_count_term_to_the_loss():
+    def first_loss(count_weight):
+        torch.manual_seed(0)
+        settings = TrainSettings(iterations=1, batch_size=2, eval_every=1, count_weight=count_weight, count_class=1,
+                                 augmentation=Augmentation(crop_px=32))
+        result = train_segmenter(UNet(2, **TINY), toy_slices(4, 5), toy_slices(2, 6), n_classes=2, settings=settings)
+        return result.history[0]["train_loss"]
+
+    without, with_count, with_double_count = first_loss(0.0), first_loss(1.0), first_loss(2.0)
+    assert with_count > without
+    assert with_double_count - without == pytest.approx(2 * (with_count - without), rel=1e-4)
+
+
 @pytest.mark.parametrize("settings, name", [(TrainSettings(ema_decay=1.0), "ema_decay"),
-                                            (TrainSettings(dice_weight=-0.5), "dice_weight")])
+                                            (TrainSettings(dice_weight=-0.5), "dice_weight"),
+                                            (TrainSettings(count_weight=-1.0), "count_weight"),
+                                            (TrainSettings(count_weight=1.0, count_class=2), "count_class")])
 def test_out_of_range_settings_are_rejected(settings, name):
     with pytest.raises(ValueError, match=name):
         train_segmenter(UNet(2, **TINY), toy_slices(2, 7), toy_slices(1, 8), n_classes=2, settings=settings)
@@ -94,3 +110,22 @@ def test_soft_dice_is_zero_loss_for_a_confident_correct_prediction():
     logits = 50.0 * torch.nn.functional.one_hot(target, 2).permute(0, 3, 1, 2).float()
     assert float(soft_dice_loss(logits, target, 2)) == pytest.approx(0.0, abs=1e-4)
     assert float(soft_dice_loss(-logits, target, 2)) == pytest.approx(1 - 1 / 5, abs=1e-4)  # smoothing 1 over 4 pixels
+
+
+def test_count_loss_is_zero_when_the_decided_count_matches_the_labels():
+    target = torch.tensor([[[0, 1, 0, 0], [0, 1, 0, 0]]])
+    logits = 50.0 * torch.nn.functional.one_hot(target, 2).permute(0, 3, 1, 2).float()
+    assert float(class_count_loss(logits, target, 1)) == pytest.approx(0.0, abs=1e-6)
+    # every decision flipped: 6 pixels decided class 1 against 2 labelled, over 2 + 25
+    assert float(class_count_loss(-logits, target, 1)) == pytest.approx(((6 - 2) / 27) ** 2, rel=1e-4)
+
+
+def test_count_loss_widens_an_under_counted_class_where_the_network_hesitates():
+    target = torch.tensor([[[1, 1, 1, 0, 0, 0, 0, 0]]])
+    # class 1 leads on the first pixel only; the next two (labelled 1) lean to class 0 by 0.5
+    margin = torch.tensor([[[4.0, -0.5, -0.5, -4.0, -4.0, -4.0, -4.0, -4.0]]])
+    logits = torch.stack([torch.zeros_like(margin), margin], dim=1).requires_grad_(True)
+    class_count_loss(logits, target, 1).backward()
+    rise = -logits.grad[0, 1, 0]  # descent direction of the class-1 logit per pixel
+    assert float(rise[1]) > 0 and float(rise[2]) > 0
+    assert float(rise[1]) > 10 * float(rise[0]) and float(rise[1]) > 10 * float(rise[3])  # the hesitant pixels move most
