@@ -179,8 +179,9 @@ def train(out: Path = typer.Option(..., "--out", help="Folder for the model file
                                                                "of the weights with this decay per iteration."),
           dice_weight: float = typer.Option(1.0, help="Weight of the soft Dice loss beside cross-entropy "
                                                       "(0: cross-entropy alone)."),
-          count_weight: float = typer.Option(0.0, help="Weight of the pore count loss: each crop's decided pore "
-                                                       "pixels against its labelled ones (0: off)."),
+          count_weight: float = typer.Option(0.0, help="Weight of the pore count loss: the batch's decided pore "
+                                                       "pixels among its labelled pore-or-Li ones against the "
+                                                       "labelled pores (0: off)."),
           max_minutes: Optional[float] = typer.Option(None, help="Stop training after this long."),
           seed: int = typer.Option(0), threads: Optional[int] = typer.Option(None, help="torch CPU threads."),
           keep_fp32: bool = typer.Option(False, help="Also write the fp32 ONNX and a safetensors checkpoint."),

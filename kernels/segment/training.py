@@ -4,8 +4,9 @@ Each iteration draws ``batch_size`` random slices of the training set, augments 
 (:func:`porewatch.kernels.segment.augment.augment`) and takes one AdamW step on
 cross-entropy plus ``dice_weight`` times soft Dice (the Dice term keeps rare classes, pores
 above all, from being drowned by Li and air), plus ``count_weight`` times the count loss of
-``count_class`` (:func:`class_count_loss`): a most-probable-class decision under-counts a
-rare class whose edges are ambiguous, and porosity is a count.  The learning rate warms up linearly, then
+``count_class`` within the pixels labelled one of ``count_within`` (:func:`class_count_loss`):
+a most-probable-class decision under-counts a rare class whose edges are ambiguous, and
+porosity is a count of pores among the electrode's pore-or-Li voxels.  The learning rate warms up linearly, then
 follows a cosine to zero at ``iterations`` or at ``max_seconds``, whichever comes first (so
 a time-limited run on a busy machine still anneals).  Every ``eval_every`` iterations the
 whole validation set is segmented (full slices, reflect-padded to multiples of 32); the
@@ -47,6 +48,7 @@ class TrainSettings:
     dice_weight: float = 1.0
     count_weight: float = 0.0
     count_class: int = Phase.PORE
+    count_within: tuple[int, ...] = (Phase.PORE, Phase.LITHIUM)
     eval_every: int = 250
     patience: int = 6
     max_seconds: float | None = None
@@ -95,24 +97,35 @@ def soft_dice_loss(logits, target, n_classes: int):
 #: Temperature of the sharpened softmax that stands in for the most-probable-class decision in
 #: :func:`class_count_loss`: a pixel whose two leading logits differ by 1 counts 88 % to the leader.
 COUNT_TEMPERATURE = 0.5
-#: Pixels added to each crop's labelled count in the count loss's denominator, so that crops with few
-#: or none of the class weigh little (a pore 3.6 voxels across cuts a slice in about 10 pixels).
+#: Pixels added to the batch's labelled count in the count loss's denominator, so that a batch with
+#: few or none of the class weighs little (a pore 3.6 voxels across cuts a slice in about 10 pixels).
 COUNT_FLOOR_PIXELS = 25.0
 
 
-def class_count_loss(logits, target, class_index: int, *, temperature: float = COUNT_TEMPERATURE,
-                     floor_pixels: float = COUNT_FLOOR_PIXELS):
-    """Mean over the crops of ``((m - n) / (n + floor_pixels))**2``.
+def class_count_loss(logits, target, class_index: int, within: tuple[int, ...], *,
+                     temperature: float = COUNT_TEMPERATURE, floor_pixels: float = COUNT_FLOOR_PIXELS):
+    """``((m - n) / (n + floor_pixels))**2`` over the whole batch, counted where ``target`` is in ``within``.
 
-    ``n`` is a crop's number of pixels labelled ``class_index`` in ``target`` (N, H, W) int64 and
+    ``n`` is the batch's number of pixels labelled ``class_index`` in ``target`` (N, H, W) int64 and
     ``m`` the same count from ``softmax(logits / temperature)`` (``logits`` (N, C, H, W)), a
-    differentiable stand-in for the count of pixels whose most probable class it is.  Its gradient
-    moves the decision boundary where the network hesitates, so that each crop's decided count
-    matches its labels.
+    differentiable stand-in for the count of pixels whose most probable class it is; both run over
+    the pixels labelled one of ``within`` only (for porosity: pore or Li), so calls elsewhere
+    neither add to nor cancel the count.  Pooled over the batch, a crop without the class adds
+    its false calls to ``m`` but not a relative error of its own.  The gradient moves the decision
+    boundary where the network hesitates, so that the decided count matches the labels.
     """
-    predicted = torch.softmax(logits / temperature, dim=1)[:, class_index].sum(dim=(1, 2))
-    labelled = (target == class_index).sum(dim=(1, 2)).to(predicted.dtype)
-    return (((predicted - labelled) / (labelled + floor_pixels)) ** 2).mean()
+    counted = torch.isin(target, torch.tensor(within, device=target.device))
+    predicted = (torch.softmax(logits / temperature, dim=1)[:, class_index] * counted).sum()
+    labelled = (target == class_index).sum().to(predicted.dtype)
+    return ((predicted - labelled) / (labelled + floor_pixels)) ** 2
+
+
+def _check_count_classes(settings: TrainSettings, n_classes: int) -> None:
+    if not 0 <= settings.count_class < n_classes:
+        raise ValueError(f"count_class must be a class below n_classes={n_classes}, got {settings.count_class}")
+    if settings.count_class not in settings.count_within or not all(0 <= c < n_classes for c in settings.count_within):
+        raise ValueError(f"count_within must hold count_class={settings.count_class} and classes below "
+                         f"n_classes={n_classes}, got {settings.count_within}")
 
 
 def pad_to_multiple(image: np.ndarray, multiple: int = SIZE_MULTIPLE) -> np.ndarray:
@@ -182,8 +195,8 @@ def train_segmenter(model, train: LabelledSlices, val: LabelledSlices, *, n_clas
     for name in ("dice_weight", "count_weight"):
         if not getattr(settings, name) >= 0.0:
             raise ValueError(f"{name} must be at least 0, got {getattr(settings, name)}")
-    if not 0 <= settings.count_class < n_classes:
-        raise ValueError(f"count_class must be a class below n_classes={n_classes}, got {settings.count_class}")
+    if settings.count_weight:
+        _check_count_classes(settings, n_classes)
     device = next(model.parameters()).device
     torch.manual_seed(settings.seed)
     rng = np.random.default_rng(settings.seed)
@@ -202,7 +215,8 @@ def train_segmenter(model, train: LabelledSlices, val: LabelledSlices, *, n_clas
         loss = (torch.nn.functional.cross_entropy(logits, labels)
                 + settings.dice_weight * soft_dice_loss(logits, labels, n_classes))
         if settings.count_weight:
-            loss = loss + settings.count_weight * class_count_loss(logits, labels, settings.count_class)
+            loss = loss + settings.count_weight * class_count_loss(
+                logits, labels, settings.count_class, settings.count_within)
         optimiser.zero_grad(set_to_none=True)
         loss.backward()
         optimiser.step()

@@ -87,7 +87,7 @@ def test_count_weight_adds_the_count_term_to_the_loss():
     def first_loss(count_weight):
         torch.manual_seed(0)
         settings = TrainSettings(iterations=1, batch_size=2, eval_every=1, count_weight=count_weight, count_class=1,
-                                 augmentation=Augmentation(crop_px=32))
+                                 count_within=(0, 1), augmentation=Augmentation(crop_px=32))
         result = train_segmenter(UNet(2, **TINY), toy_slices(4, 5), toy_slices(2, 6), n_classes=2, settings=settings)
         return result.history[0]["train_loss"]
 
@@ -99,7 +99,11 @@ def test_count_weight_adds_the_count_term_to_the_loss():
 @pytest.mark.parametrize("settings, name", [(TrainSettings(ema_decay=1.0), "ema_decay"),
                                             (TrainSettings(dice_weight=-0.5), "dice_weight"),
                                             (TrainSettings(count_weight=-1.0), "count_weight"),
-                                            (TrainSettings(count_weight=1.0, count_class=2), "count_class")])
+                                            (TrainSettings(count_weight=1.0, count_class=2), "count_class"),
+                                            (TrainSettings(count_weight=1.0, count_class=1, count_within=(0,)),
+                                             "count_within"),
+                                            (TrainSettings(count_weight=1.0, count_class=1, count_within=(1, 2)),
+                                             "count_within")])
 def test_out_of_range_settings_are_rejected(settings, name):
     with pytest.raises(ValueError, match=name):
         train_segmenter(UNet(2, **TINY), toy_slices(2, 7), toy_slices(1, 8), n_classes=2, settings=settings)
@@ -115,9 +119,26 @@ def test_soft_dice_is_zero_loss_for_a_confident_correct_prediction():
 def test_count_loss_is_zero_when_the_decided_count_matches_the_labels():
     target = torch.tensor([[[0, 1, 0, 0], [0, 1, 0, 0]]])
     logits = 50.0 * torch.nn.functional.one_hot(target, 2).permute(0, 3, 1, 2).float()
-    assert float(class_count_loss(logits, target, 1)) == pytest.approx(0.0, abs=1e-6)
+    assert float(class_count_loss(logits, target, 1, (0, 1))) == pytest.approx(0.0, abs=1e-6)
     # every decision flipped: 6 pixels decided class 1 against 2 labelled, over 2 + 25
-    assert float(class_count_loss(-logits, target, 1)) == pytest.approx(((6 - 2) / 27) ** 2, rel=1e-4)
+    assert float(class_count_loss(-logits, target, 1, (0, 1))) == pytest.approx(((6 - 2) / 27) ** 2, rel=1e-4)
+
+
+def test_count_loss_counts_only_within_the_named_classes():
+    target = torch.tensor([[[2, 1, 2, 0, 0, 0]]])
+    # class 1 decided on the labelled pore and on every pixel labelled 0 (outside the counted region)
+    decided = torch.tensor([[[2, 1, 2, 1, 1, 1]]])
+    logits = 50.0 * torch.nn.functional.one_hot(decided, 3).permute(0, 3, 1, 2).float()
+    assert float(class_count_loss(logits, target, 1, (1, 2))) == pytest.approx(0.0, abs=1e-6)
+    assert float(class_count_loss(logits, target, 1, (0, 1, 2))) == pytest.approx((3 / 26) ** 2, rel=1e-4)
+
+
+def test_count_loss_pools_the_batch_so_a_crop_without_the_class_adds_only_its_false_calls():
+    labelled = torch.tensor([[1] * 100 + [0] * 100, [0] * 200])[:, None, :]  # (2, 1, 200): pores in crop 0 only
+    decided = torch.tensor([[1] * 90 + [0] * 110, [1] * 10 + [0] * 190])[:, None, :]
+    logits = 50.0 * torch.nn.functional.one_hot(decided, 2).permute(0, 3, 1, 2).float()
+    # 90 + 10 decided against 100 labelled: the batch's count is right
+    assert float(class_count_loss(logits, labelled, 1, (0, 1))) == pytest.approx(0.0, abs=1e-6)
 
 
 def test_count_loss_widens_an_under_counted_class_where_the_network_hesitates():
@@ -125,7 +146,7 @@ def test_count_loss_widens_an_under_counted_class_where_the_network_hesitates():
     # class 1 leads on the first pixel only; the next two (labelled 1) lean to class 0 by 0.5
     margin = torch.tensor([[[4.0, -0.5, -0.5, -4.0, -4.0, -4.0, -4.0, -4.0]]])
     logits = torch.stack([torch.zeros_like(margin), margin], dim=1).requires_grad_(True)
-    class_count_loss(logits, target, 1).backward()
+    class_count_loss(logits, target, 1, (0, 1)).backward()
     rise = -logits.grad[0, 1, 0]  # descent direction of the class-1 logit per pixel
     assert float(rise[1]) > 0 and float(rise[2]) > 0
     assert float(rise[1]) > 10 * float(rise[0]) and float(rise[1]) > 10 * float(rise[3])  # the hesitant pixels move most
